@@ -1,0 +1,25 @@
+"""v2a: sound for pictures and videos (V2A-Mapper: CLIP -> mapper -> CLAP -> AudioLDM)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("v2a-cli")
+except PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0.0.0+local"
+
+__all__ = ["__version__", "load_mapper", "generate", "Pipeline"]
+
+
+def __getattr__(name: str):
+    # Lazy: `import v2a_cli` must not import torch.
+    if name == "load_mapper":
+        from v2a_cli.mapper import load_mapper
+
+        return load_mapper
+    if name in ("generate", "Pipeline"):
+        from v2a_cli.generation import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(name)

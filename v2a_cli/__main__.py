@@ -1,0 +1,3 @@
+from v2a_cli.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""The Typer app and what every command shares: global options, one-line errors, stderr console.
+
+Commands live one module each in this package and register on `app`; they are thin shells over the
+library (parse options, call one library function, print). Progress and logs go to stderr;
+machine-readable output (paths, JSON) goes to stdout.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from v2a_cli import __version__
+
+app = typer.Typer(
+    name="v2a",
+    help="Sound for pictures and videos: CLIP -> V2A-Mapper -> CLAP space -> AudioLDM.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals would dump tensors
+    add_completion=False,
+)
+
+stderr = Console(stderr=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+@dataclass
+class GlobalOptions:
+    models: Optional[str] = None  # models TOML (else $V2A_MODELS, else defaults)
+    quiet: bool = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"v2a {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    models: Optional[str] = typer.Option(
+        None, "--models", envvar="V2A_MODELS", help="TOML file naming the models (Hub ids or local paths)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info logs."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    ctx.obj = GlobalOptions(models=models, quiet=quiet)
+
+
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("V2A_DEBUG", "").strip() not in ("", "0", "false", "no")
+
+
+def report_error(message: str) -> None:
+    """One line on stderr, as every known error is shown."""
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)

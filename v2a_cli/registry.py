@@ -1,0 +1,189 @@
+"""The one place every model is found and loaded.
+
+A model *spec* is one of:
+  - a local path (file or folder);
+  - a Hugging Face Hub repo, written ``hf-hub:org/name`` or plain ``org/name`` (``@revision`` optional);
+  - an ``https://`` URL of a single file (used for AudioLDM's original checkpoint, which is not on the Hub),
+    downloaded once into our cache and checked against a sha256 when one is known.
+
+Loaders register themselves by kind in ``LOADERS`` (a dict, not an if-chain); ``load_model(kind, spec)``
+is what the pipeline calls. When weights are neither cached nor reachable, or ``HF_HUB_OFFLINE=1``
+forbids the download, a ``ModelUnavailableError`` with one line naming the model and the fix is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from v2a_cli.errors import ModelUnavailableError
+
+HUB_PREFIX = "hf-hub:"
+LIBRARY_NAME = "v2a_cli"
+
+# kind -> loader(spec, **kwargs). Filled by the modules that own each kind (see load_model).
+LOADERS: dict[str, Callable[..., Any]] = {}
+
+# kind -> the module that registers its loader, imported lazily so `import v2a_cli` stays light.
+_LOADER_MODULES: dict[str, str] = {
+    "clip": "v2a_cli.embeddings.clip",
+    "clap": "v2a_cli.embeddings.clap",
+    "generator": "v2a_cli.generation.audioldm",
+    "mapper": "v2a_cli.mapper",
+    "panns": "v2a_cli.evaluation.panns",
+    "vggish": "v2a_cli.evaluation.vggish",
+    "wav2clip": "v2a_cli.evaluation.wav2clip",
+}
+
+
+def register_loader(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        LOADERS[kind] = fn
+        return fn
+
+    return decorate
+
+
+def load_model(kind: str, spec: str, **kwargs: Any) -> Any:
+    """Load the model of `kind` named by `spec` (Hub id, local path or URL)."""
+    if kind not in LOADERS and kind in _LOADER_MODULES:
+        import importlib
+
+        importlib.import_module(_LOADER_MODULES[kind])
+    if kind not in LOADERS:
+        raise KeyError(f"no loader registered for model kind {kind!r}; known: {sorted(_LOADER_MODULES)}")
+    return LOADERS[kind](spec, **kwargs)
+
+
+def cache_dir() -> Path:
+    """v2a's own cache (converted checkpoints, embedding caches). Never relative to the working directory."""
+    root = os.environ.get("V2A_CACHE")
+    if root:
+        path = Path(root).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        path = (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "v2a"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class HubRef:
+    repo_id: str
+    revision: str | None = None
+
+
+def parse_hub_ref(spec: str) -> HubRef | None:
+    """`hf-hub:org/name[@rev]` or a bare `org/name[@rev]` that is not an existing path."""
+    text = spec[len(HUB_PREFIX):] if spec.startswith(HUB_PREFIX) else spec
+    if not spec.startswith(HUB_PREFIX) and (Path(spec).expanduser().exists() or spec.startswith((".", "/", "~"))):
+        return None
+    repo, _, revision = text.partition("@")
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(parts) or "\\" in repo:
+        return None
+    return HubRef(repo_id=repo, revision=revision or None)
+
+
+def _unavailable(kind: str, spec: str, why: str) -> ModelUnavailableError:
+    hint = (
+        "HF_HUB_OFFLINE=1 is set: run once online to cache it, or point the models file at a local copy"
+        if hub_offline()
+        else "check the name, your network, or point the models file (--models / V2A_MODELS) at a local copy"
+    )
+    return ModelUnavailableError(f"{kind} model '{spec}' is not available ({why}); {hint}")
+
+
+def resolve_dir(spec: str, *, kind: str, allow_patterns: list[str] | None = None) -> Path:
+    """A local folder holding the model's files: the path itself, or a Hub snapshot (cached or downloaded)."""
+    local = Path(spec).expanduser()
+    if local.exists():
+        return local
+    ref = parse_hub_ref(spec)
+    if ref is None:
+        raise _unavailable(kind, spec, "no such file or folder, and not a Hub id")
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = snapshot_download(
+            ref.repo_id,
+            revision=ref.revision,
+            allow_patterns=allow_patterns,
+            local_files_only=hub_offline(),
+            library_name=LIBRARY_NAME,
+        )
+    except Exception as exc:  # hub errors come in many classes; all mean "not available"
+        raise _unavailable(kind, spec, _short(exc)) from exc
+    return Path(path)
+
+
+def resolve_file(spec: str, filename: str | None = None, *, kind: str, sha256: str | None = None) -> Path:
+    """One file: a local path, `filename` inside a local folder or Hub repo, or an https URL."""
+    local = Path(spec).expanduser()
+    if local.is_file():
+        return local
+    if local.is_dir():
+        if filename and (local / filename).is_file():
+            return local / filename
+        raise _unavailable(kind, spec, f"folder has no {filename or 'file'}")
+    if spec.startswith(("https://", "http://")):
+        return _download_url(spec, kind=kind, sha256=sha256)
+    ref = parse_hub_ref(spec)
+    if ref is None or not filename:
+        raise _unavailable(kind, spec, "no such file or folder, and not a Hub id")
+    try:
+        from huggingface_hub import hf_hub_download
+
+        path = hf_hub_download(
+            ref.repo_id,
+            filename,
+            revision=ref.revision,
+            local_files_only=hub_offline(),
+            library_name=LIBRARY_NAME,
+        )
+    except Exception as exc:
+        raise _unavailable(kind, spec, _short(exc)) from exc
+    return Path(path)
+
+
+def _download_url(url: str, *, kind: str, sha256: str | None) -> Path:
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    name = url.split("?")[0].rstrip("/").split("/")[-1] or "download"
+    target = cache_dir() / "downloads" / key / name
+    if target.is_file():
+        return target
+    if hub_offline():
+        raise _unavailable(kind, url, "not in the cache and downloads are off")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if sha256 and digest.hexdigest() != sha256:
+            raise _unavailable(kind, url, f"checksum mismatch (got sha256 {digest.hexdigest()[:12]}…)")
+        os.replace(tmp, target)
+    except ModelUnavailableError:
+        raise
+    except Exception as exc:
+        raise _unavailable(kind, url, _short(exc)) from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
