@@ -9,7 +9,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+local"
 
-__all__ = ["__version__", "load_mapper", "generate", "Pipeline"]
+__all__ = ["__version__", "load_mapper", "generate", "Pipeline", "GenerateOptions"]
 
 
 def __getattr__(name: str):
@@ -18,7 +18,7 @@ def __getattr__(name: str):
         from v2a_cli.mapper import load_mapper
 
         return load_mapper
-    if name in ("generate", "Pipeline"):
+    if name in ("generate", "Pipeline", "GenerateOptions"):
         from v2a_cli.generation import pipeline
 
         return getattr(pipeline, name)

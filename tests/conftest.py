@@ -1,0 +1,32 @@
+"""Shared fixtures: the tiny zoo (built once per test session) and small generated media."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never touch the network or the user's caches.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("V2A_CACHE", str(tmp_path_factory.getbasetemp() / "v2a-cache"))
+
+
+@pytest.fixture(scope="session")
+def zoo_models_toml(tmp_path_factory) -> Path:
+    """Path of models.toml of a freshly built tiny zoo (session-wide, read-only for tests)."""
+    from v2a_cli.testing.zoo import build_zoo
+
+    return build_zoo(tmp_path_factory.mktemp("zoo"))
+
+
+@pytest.fixture(scope="session")
+def zoo_models(zoo_models_toml):
+    from v2a_cli.models_config import ModelsConfig
+
+    return ModelsConfig.from_toml(zoo_models_toml)

@@ -1,0 +1,93 @@
+"""`v2a generate`: pictures and videos in, WAV (or the video with its new soundtrack) out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from v2a_cli.cli.app import app, global_options, report_error, stderr, stdout
+
+
+def progress_bars(quiet: bool):
+    """A rich Progress on stderr (or a no-op when quiet)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=stderr, disable=quiet, transient=False,
+    )
+
+
+@app.command()
+def generate(
+    ctx: typer.Context,
+    inputs: List[str] = typer.Argument(..., help="Images, videos, folders or globs (audio files: sound-alikes)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file for one input: .wav, or .mp4/.mov/.mkv/.webm for a video input."),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-d", help="Folder for outputs named after the inputs (default: current folder)."),
+    as_video: bool = typer.Option(False, "--as-video", help="With --out-dir: write video inputs as a copy of the video with the new soundtrack."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    mapper: Optional[str] = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge' (zero-shot, the default)."),
+    generator: Optional[str] = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id (default cvssp/audioldm-s-full-v2)."),
+    clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
+    clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
+    steps: int = typer.Option(200, "--steps", help="Denoising steps (paper: 200 with ddim; ~25 with --scheduler dpm)."),
+    scheduler: str = typer.Option("ddim", "--scheduler", help="ddim (paper) or dpm (fast, ~25 steps)."),
+    guidance: float = typer.Option(4.5, "--guidance", help="AudioLDM classifier-free guidance (paper: 4.5)."),
+    mapper_guidance: Optional[float] = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance (paper's best 0.9)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
+    variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
+    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24 for AudioLDM)."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
+    prompt_weight: float = typer.Option(0.3, "--prompt-weight", help="Weight of --prompt in the mix (0..1)."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Text to steer away from."),
+    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second."),
+    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Sample video frames from the first N seconds."),
+    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one embedding: average, middle, random."),
+    bridge_top_k: int = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound classes mixed."),
+    bridge_temperature: float = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Sounds generated per model call."),
+) -> None:
+    """Write a sound that fits each picture or video."""
+    from v2a_cli.generation.batch import generate_files, plan_outputs
+    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+    from v2a_cli.media.inputs import expand_inputs
+    from v2a_cli.models_config import ModelsConfig
+
+    opts = global_options(ctx)
+    options = GenerateOptions(
+        steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations,
+        scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate, prompt=prompt,
+        prompt_weight=prompt_weight, negative_prompt=negative_prompt, mapper_guidance=mapper_guidance,
+        batch_size=batch_size,
+    ).validate()
+    models = ModelsConfig.load(opts.models).with_overrides(mapper=mapper, generator=generator, clip=clip, clap=clap)
+
+    paths, input_errors = expand_inputs(inputs)
+    for error in input_errors:
+        report_error(str(error))
+    failed = len(input_errors)
+    if paths:
+        plans = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video)
+        pipeline = Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k,
+                            bridge_temperature=bridge_temperature)
+        with progress_bars(opts.quiet) as bars:
+            inputs_task = bars.add_task("inputs", total=len(plans))
+            steps_task = bars.add_task("denoising", total=steps)
+
+            def on_step(step: int, total: int) -> None:
+                bars.update(steps_task, completed=step, total=total)
+
+            report = generate_files(
+                pipeline, plans, options, overwrite=overwrite,
+                on_error=lambda source, message: report_error(message),
+                on_written=lambda path: stdout.print(str(path)),
+                on_input_done=lambda: bars.advance(inputs_task),
+                progress=on_step,
+            )
+        failed += len({source for source, _ in report.failed})
+    if failed:
+        raise typer.Exit(code=1)

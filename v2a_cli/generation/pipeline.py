@@ -1,0 +1,270 @@
+"""The one generation core. The CLI, `compose`, `interpolate`, batch evaluation and Python users all call it.
+
+    from v2a_cli import Pipeline, GenerateOptions
+    pipe = Pipeline.from_models()                  # models from $V2A_MODELS or the defaults
+    audio = pipe.generate_audio(["dog.jpg"], GenerateOptions(steps=25, scheduler="dpm"))
+
+A *condition* is a 512-d CLAP embedding. Sources become conditions by kind: an image or video goes
+through CLIP and the mapper, an audio file through CLAP's audio tower, a text through CLAP's text tower
+(the generator's own, which is the same tower; `v2a doctor` checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from v2a_cli.errors import V2AError
+from v2a_cli.models_config import ModelsConfig
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    steps: int = 200  # denoising steps (200 DDIM = the paper; ~25 with scheduler="dpm")
+    guidance: float = 4.5  # AudioLDM classifier-free guidance scale (paper: 4.5)
+    duration: float = 10.0  # seconds of audio (<= the generator's 10.24 s)
+    seed: int = 0  # variation v of every input uses seed + v
+    variations: int = 1  # sounds per input
+    scheduler: str = "ddim"  # ddim | dpm | ... (see generation/audioldm.py)
+    fps: float = 1.0  # video frames sampled per second
+    max_seconds: float = 10.0  # video frames sampled from the first max_seconds
+    aggregate: str = "average"  # video frames -> one embedding: average | middle | random
+    prompt: str | None = None  # text mixed into the condition in CLAP space
+    prompt_weight: float = 0.3  # weight of `prompt` in the mix (0..1)
+    negative_prompt: str | None = None  # replaces the empty prompt on the unconditional side
+    mapper_guidance: float | None = None  # generative mapper's guidance (None: the checkpoint's default)
+    batch_size: int = 4  # conditions per generator call
+
+    def validate(self) -> "GenerateOptions":
+        if self.steps < 1:
+            raise V2AError(f"--steps {self.steps}: must be at least 1")
+        if self.duration <= 0:
+            raise V2AError(f"--duration {self.duration}: must be positive")
+        if self.variations < 1:
+            raise V2AError(f"--variations {self.variations}: must be at least 1")
+        if self.batch_size < 1:
+            raise V2AError(f"--batch-size {self.batch_size}: must be at least 1")
+        if self.fps <= 0:
+            raise V2AError(f"--fps {self.fps}: must be positive")
+        if not 0.0 <= self.prompt_weight <= 1.0:
+            raise V2AError(f"--prompt-weight {self.prompt_weight}: must be between 0 and 1")
+        if self.aggregate not in AGGREGATORS:
+            raise V2AError(f"--aggregate {self.aggregate}: expected one of {', '.join(AGGREGATORS)}")
+        return self
+
+
+def _average(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return frames.mean(dim=0)
+
+
+def _middle(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return frames[len(frames) // 2]
+
+
+def _random(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return frames[int(torch.randint(len(frames), (1,), generator=generator))]
+
+
+# Paper, Table 5: averaging the L2-normalised frame embeddings is best.
+AGGREGATORS: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
+    "average": _average,
+    "middle": _middle,
+    "random": _random,
+}
+
+
+def aggregate_frames(frames: torch.Tensor, how: str = "average", seed: int = 0) -> torch.Tensor:
+    """[F, D] L2-normalised frame embeddings -> [D] L2-normalised clip embedding."""
+    generator = torch.Generator().manual_seed(seed)
+    return F.normalize(AGGREGATORS[how](frames, generator), dim=-1)
+
+
+@dataclass
+class Condition:
+    """A CLAP embedding to generate from, and where it came from."""
+
+    source: str  # file path or "text:..."
+    embedding: torch.Tensor  # [512], L2-normalised, float32, CPU
+    info: dict = field(default_factory=dict)
+
+
+class Pipeline:
+    """Warm models for generation. Each model is loaded on first use and kept."""
+
+    def __init__(self, models: ModelsConfig | None = None, *, device: str = "auto", dtype: str = "auto",
+                 bridge_top_k: int = 5, bridge_temperature: float = 0.01):
+        from v2a_cli.device import pick_device, pick_dtype
+
+        self.models = models or ModelsConfig.load()
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(dtype, self.device)
+        self.bridge_top_k = bridge_top_k
+        self.bridge_temperature = bridge_temperature
+        self._loaded: dict[str, object] = {}
+
+    @classmethod
+    def from_models(cls, models_file: str | Path | None = None, **kwargs) -> "Pipeline":
+        return cls(ModelsConfig.load(models_file), **kwargs)
+
+    # -- models --------------------------------------------------------------------------------
+    def _model(self, role: str, load: Callable[[], object]) -> object:
+        if role not in self._loaded:
+            self._loaded[role] = load()
+        return self._loaded[role]
+
+    @property
+    def clip(self):
+        from v2a_cli.registry import load_model
+
+        # CLIP stays float32 except on CUDA: it is small and its embeddings feed a trained mapper.
+        dtype = self.dtype if self.device.type == "cuda" else torch.float32
+        return self._model("clip", lambda: load_model("clip", self.models.clip, device=self.device, dtype=dtype))
+
+    @property
+    def clap(self):
+        from v2a_cli.registry import load_model
+
+        return self._model(
+            "clap",
+            lambda: load_model("clap", self.models.clap, device=self.device, dtype=torch.float32,
+                               tokenizer=self.models.generator),
+        )
+
+    @property
+    def generator(self):
+        from v2a_cli.registry import load_model
+
+        return self._model(
+            "generator", lambda: load_model("generator", self.models.generator, device=self.device, dtype=self.dtype)
+        )
+
+    @property
+    def mapper(self):
+        return self._model("mapper", self._load_mapper)
+
+    def _load_mapper(self):
+        if self.models.mapper == "bridge":
+            from v2a_cli.mapper.bridge import build_bridge
+
+            # The bridge's CLAP text side is the generator's own text tower (the same weights as
+            # AudioLDM's CLAP text branch), so the default path needs no CLAP checkpoint download.
+            return build_bridge(self.models, device=self.device, top_k=self.bridge_top_k,
+                                temperature=self.bridge_temperature, clap_text_encoder=self.generator)
+        from v2a_cli.mapper import load_mapper
+
+        return load_mapper(self.models.mapper, device=self.device, models=self.models)
+
+    # -- sources -> CLIP / CLAP embeddings --------------------------------------------------------
+    def clip_embedding(self, path: str | Path, options: GenerateOptions = GenerateOptions()) -> torch.Tensor:
+        """[512] CLIP image embedding of an image, or aggregated frames of a video."""
+        from v2a_cli.media.inputs import media_kind
+
+        path = Path(path)
+        kind = media_kind(path)
+        if kind == "image":
+            from v2a_cli.media.images import load_image
+
+            return self.clip.encode_images([load_image(path)])[0]
+        if kind == "video":
+            from v2a_cli.media.video import sample_frames
+
+            frames = sample_frames(path, fps=options.fps, max_seconds=options.max_seconds)
+            embeddings = self.clip.encode_images([frame.image for frame in frames])
+            return aggregate_frames(embeddings, options.aggregate, options.seed)
+        raise V2AError(f"{path}: not an image or video")
+
+    def map_visual(self, clip_embeddings: torch.Tensor, *, seed: int | None = None,
+                   mapper_guidance: float | None = None) -> torch.Tensor:
+        """[N,512] CLIP -> [N,512] CLAP through the mapper."""
+        mapper = self.mapper
+        if mapper_guidance is not None and getattr(mapper, "is_generative", False):
+            mapper.guidance = mapper_guidance
+        return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
+
+    def audio_condition(self, path: str | Path) -> torch.Tensor:
+        from v2a_cli.media.audio import load_audio
+
+        waveform = load_audio(path, sample_rate=self.clap.sample_rate, max_seconds=10.0)
+        return self.clap.encode_audio([waveform])[0]
+
+    def text_condition(self, text: str) -> torch.Tensor:
+        return F.normalize(self.generator.encode_texts([text])[0].float(), dim=-1)
+
+    def condition(self, source: str | Path, options: GenerateOptions = GenerateOptions(), *,
+                  seed: int | None = None) -> Condition:
+        """One source (image, video, audio file or `text:...`) -> its CLAP condition."""
+        text = str(source)
+        if text.startswith("text:"):
+            return Condition(text, self.text_condition(text[5:].strip()), {"kind": "text"})
+        from v2a_cli.media.inputs import media_kind
+
+        path = Path(source)
+        if not path.exists():
+            from v2a_cli.errors import InputError
+
+            raise InputError(path, "no such file; check the path")
+        kind = media_kind(path)
+        if kind == "audio":
+            return Condition(str(path), self.audio_condition(path), {"kind": kind})
+        clip = self.clip_embedding(path, options)
+        mapped = self.map_visual(clip[None], seed=options.seed if seed is None else seed,
+                                 mapper_guidance=options.mapper_guidance)[0]
+        return Condition(str(path), mapped, {"kind": kind})
+
+    def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
+        """Mix `--prompt` into a condition: normalise((1-w)·e + w·text)."""
+        if not options.prompt:
+            return embedding
+        text = self.text_condition(options.prompt)
+        w = options.prompt_weight
+        return F.normalize((1 - w) * embedding + w * text, dim=-1)
+
+    # -- conditions -> audio ----------------------------------------------------------------------
+    def synthesize(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
+                   progress: ProgressCallback | None = None) -> np.ndarray:
+        """[N,512] CLAP conditions -> [N, samples] float32 audio at `self.generator.sample_rate`."""
+        negative = None
+        if options.negative_prompt:
+            negative = self.text_condition(options.negative_prompt)[None].expand(len(embeddings), -1)
+        return self.generator.generate(
+            embeddings, seeds=list(seeds), steps=options.steps, guidance=options.guidance,
+            duration=options.duration, negative=negative, scheduler=options.scheduler, progress=progress,
+        )
+
+    @property
+    def sample_rate(self) -> int:
+        return self.generator.sample_rate
+
+    def generate_audio(self, sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(),
+                       progress: ProgressCallback | None = None) -> list[np.ndarray]:
+        """Python API: one waveform per source and variation (source-major), errors raised."""
+        options = options.validate()
+        items = []
+        for source in sources:
+            for variation in range(options.variations):
+                seed = options.seed + variation
+                condition = self.condition(source, options, seed=seed)
+                items.append((self.with_prompt(condition.embedding, options), seed))
+        audio: list[np.ndarray] = []
+        for start in range(0, len(items), options.batch_size):
+            batch = items[start:start + options.batch_size]
+            waves = self.synthesize(torch.stack([e for e, _ in batch]), [s for _, s in batch], options, progress)
+            audio.extend(list(waves))
+        return audio
+
+
+def generate(sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(), *,
+             models: ModelsConfig | None = None, device: str = "auto", dtype: str = "auto") -> list[np.ndarray]:
+    """One-call Python API: `generate(["dog.jpg"])` -> list of 16 kHz float32 waveforms."""
+    return Pipeline(models, device=device, dtype=dtype).generate_audio(sources, options)
+
+
+def replace_options(options: GenerateOptions, **changes) -> GenerateOptions:
+    return replace(options, **changes)
