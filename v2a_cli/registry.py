@@ -155,10 +155,15 @@ def resolve_file(spec: str, filename: str | None = None, *, kind: str, sha256: s
     return Path(path)
 
 
-def _download_url(url: str, *, kind: str, sha256: str | None) -> Path:
+def download_cache_path(url: str) -> Path:
+    """Where a URL's file is (or will be) cached: cache_dir()/downloads/<sha256(url)[:16]>/<name>."""
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
     name = url.split("?")[0].rstrip("/").split("/")[-1] or "download"
-    target = cache_dir() / "downloads" / key / name
+    return cache_dir() / "downloads" / key / name
+
+
+def _download_url(url: str, *, kind: str, sha256: str | None) -> Path:
+    target = download_cache_path(url)
     if target.is_file():
         return target
     if hub_offline():

@@ -107,7 +107,7 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
         for (plan, _), wave in zip(batch, waves):
             try:
                 _write(pipeline, plan, wave, overwrite)
-            except V2AError as exc:
+            except (InputError, OutputExistsError) as exc:
                 fail(str(plan.source), str(exc))
                 continue
             report.written.append(plan.path)
@@ -123,8 +123,8 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
             for plan in outputs:
                 condition = pipeline.condition(source, options, seed=plan.seed)
                 queue.append((plan, pipeline.with_prompt(condition.embedding, options)))
-        except V2AError as exc:
-            fail(str(source), str(exc) if isinstance(exc, (InputError, OutputExistsError)) else f"{source}: {exc}")
+        except (InputError, OutputExistsError) as exc:  # this input's problem; model errors stop the run
+            fail(str(source), str(exc))
             queue[:] = [item for item in queue if item[0].source != source]
             if on_input_done:
                 on_input_done()
@@ -151,5 +151,3 @@ def _write(pipeline: Pipeline, plan: PlannedOutput, wave, overwrite: bool) -> No
 
         write_wav(plan.path, wave, pipeline.sample_rate, overwrite=overwrite)
 
-
-__all__ = ["PlannedOutput", "BatchReport", "plan_outputs", "generate_files", "InputError"]

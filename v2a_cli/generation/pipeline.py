@@ -156,7 +156,8 @@ class Pipeline:
             # The bridge's CLAP text side is the generator's own text tower (the same weights as
             # AudioLDM's CLAP text branch), so the default path needs no CLAP checkpoint download.
             return build_bridge(self.models, device=self.device, top_k=self.bridge_top_k,
-                                temperature=self.bridge_temperature, clap_text_encoder=self.generator)
+                                temperature=self.bridge_temperature, clip_encoder=self.clip,
+                                clap_text_encoder=self.generator)
         from v2a_cli.mapper import load_mapper
 
         return load_mapper(self.models.mapper, device=self.device, models=self.models)

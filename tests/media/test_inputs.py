@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from v2a_cli.errors import InputError, OutputExistsError
+from v2a_cli.media.inputs import atomic_output, expand_inputs, media_kind
+
+
+def touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return path
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("a.jpg", "image"), ("a.JPEG", "image"), ("a.webp", "image"), ("a.bmp", "image"), ("a.png", "image"),
+    ("a.mp4", "video"), ("a.MKV", "video"), ("a.webm", "video"), ("a.avi", "video"), ("a.mov", "video"),
+    ("a.m4v", "video"), ("a.wav", "audio"), ("a.flac", "audio"), ("a.mp3", "audio"), ("a.ogg", "audio"),
+    ("a.m4a", "audio"),
+])
+def test_media_kind(name, kind):
+    assert media_kind(name) == kind
+
+
+def test_unknown_extension_names_the_file():
+    with pytest.raises(InputError, match=r"notes\.txt.*unknown file type"):
+        media_kind("notes.txt")
+
+
+def test_folders_are_recursive_sorted_and_only_media(tmp_path):
+    folder = tmp_path / "shots"
+    for name in ["b.jpg", "a.mp4", "sub/c.png", "sub/deeper/d.wav", "readme.txt", "._a.jpg", "sub/e.PNG"]:
+        touch(folder / name)
+
+    paths, errors = expand_inputs([str(folder)])
+
+    assert errors == []
+    assert [p.relative_to(folder).as_posix() for p in paths] == [
+        "a.mp4", "b.jpg", "sub/c.png", "sub/deeper/d.wav", "sub/e.PNG"]
+
+
+def test_globs_files_and_duplicates(tmp_path):
+    for name in ["x1.jpg", "x2.jpg", "clips/one.mp4", "clips/deep/two.mp4", "clips/skip.txt"]:
+        touch(tmp_path / name)
+
+    paths, errors = expand_inputs([
+        str(tmp_path / "x2.jpg"),
+        str(tmp_path / "*.jpg"),
+        str(tmp_path / "**" / "*.mp4"),
+        str(tmp_path / "clips"),
+    ])
+
+    assert errors == []
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        "x2.jpg", "x1.jpg", "clips/deep/two.mp4", "clips/one.mp4"]
+
+
+def test_problems_are_reported_per_item(tmp_path):
+    good = touch(tmp_path / "good.png")
+    touch(tmp_path / "notes.txt")
+    (tmp_path / "empty").mkdir()
+    items = [str(tmp_path / "missing.jpg"), str(good), str(tmp_path / "*.webm"), str(tmp_path / "notes.txt"),
+             str(tmp_path / "empty")]
+
+    paths, errors = expand_inputs(items)
+
+    assert paths == [good]
+    assert [error.path for error in errors] == [items[0], items[2], items[3], items[4]]
+    assert "no such file" in str(errors[0]) and "matches no" in str(errors[1])
+    assert "unknown file type" in str(errors[2]) and "no media files" in str(errors[3])
+
+
+def test_atomic_output_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out" / "sound.wav"
+
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as temp:
+            temp.write_bytes(b"half")
+            raise RuntimeError("encoder failed")
+    assert list((tmp_path / "out").iterdir()) == []
+
+    with atomic_output(target) as temp:
+        temp.write_bytes(b"done")
+    assert target.read_bytes() == b"done"
+    with pytest.raises(OutputExistsError, match="sound.wav"):
+        with atomic_output(target):
+            pass
+    with atomic_output(target, overwrite=True) as temp:
+        temp.write_bytes(b"again")
+    assert target.read_bytes() == b"again"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["sound.wav"]
+
+
+def test_package_exports_are_lazy_aliases():
+    import v2a_cli.media as media
+    from v2a_cli.media import images, video
+
+    assert media.load_image is images.load_image
+    assert media.sample_frames is video.sample_frames
+    with pytest.raises(AttributeError):
+        media.no_such_name

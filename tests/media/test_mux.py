@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from v2a_cli.errors import InputError, OutputExistsError
+from v2a_cli.media.audio import load_audio
+from v2a_cli.media.mux import mux_audio_into_video
+from v2a_cli.media.video import probe_video
+
+
+def video_packets(path) -> list[tuple[bytes, Fraction, bool]]:
+    """Payload, presentation time and keyframe flag of each video packet (Matroska stores no dts)."""
+    with av.open(str(path)) as container:
+        return [(bytes(p), p.pts * p.time_base, p.is_keyframe) for p in container.demux(video=0) if p.size]
+
+
+def audio_streams(path) -> list[tuple[str, float]]:
+    with av.open(str(path)) as container:
+        return [(s.codec_context.name, container.duration / av.time_base) for s in container.streams.audio]
+
+
+@pytest.mark.parametrize("source, out, codec", [
+    ("in.mp4", "out.mp4", "aac"), ("in.mp4", "out.mov", "aac"), ("in.mp4", "out.mkv", "opus"), ("in.webm", "out.webm", "opus"),
+    ("in.mkv", "out.mp4", "aac"),
+])
+def test_video_copied_untouched_and_sound_replaced(counter_video, tmp_path, sine, source, out, codec):
+    video = counter_video(source, frames=100, codec="libvpx-vp9" if source.endswith(".webm") else "libx264",
+                          audio_seconds=4.0, audio_codec="libopus" if source.endswith(".webm") else "aac",
+                          audio_rate=48000)
+    sound = sine(6.0, 16000, frequency=1000.0)  # longer than the 4 s video
+
+    written = mux_audio_into_video(video, sound, 16000, tmp_path / out)
+
+    assert written == tmp_path / out
+    assert video_packets(written) == video_packets(video)
+    streams = audio_streams(written)
+    assert [name for name, _ in streams] == [codec]  # the old track is gone
+    assert streams[0][1] == pytest.approx(4.0, abs=0.05)  # cut at the end of the video
+    heard = load_audio(written, sample_rate=16000)
+    assert len(heard) == pytest.approx(64000, abs=800)
+    spectrum = np.abs(np.fft.rfft(heard))
+    assert np.fft.rfftfreq(len(heard), 1 / 16000)[np.argmax(spectrum)] == pytest.approx(1000, abs=5)
+
+
+def test_a_shorter_sound_stays_short_and_rotation_is_kept(counter_video, tmp_path, sine):
+    video = counter_video("rotated.mp4", frames=100, rotation=90)
+
+    written = mux_audio_into_video(video, sine(2.0, 16000), 16000, tmp_path / "out.mp4")
+
+    with av.open(str(written)) as container:
+        audio = container.streams.audio[0]
+        assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.05)
+    info = probe_video(written)
+    assert (info.rotation, info.width, info.height, info.duration) == (90, 48, 64, pytest.approx(4.0, abs=0.05))
+
+
+def test_existing_output_and_unusable_targets(counter_video, tmp_path, sine):
+    video = counter_video("in.mp4", frames=25)
+    existing = tmp_path / "taken.mp4"
+    existing.write_bytes(b"keep me")
+    sound = sine(1.0, 16000)
+
+    with pytest.raises(OutputExistsError, match="taken.mp4"):
+        mux_audio_into_video(video, sound, 16000, existing)
+    assert existing.read_bytes() == b"keep me"
+    mux_audio_into_video(video, sound, 16000, existing, overwrite=True)
+    assert probe_video(existing).has_audio
+
+    with pytest.raises(InputError, match=r"out\.gif"):
+        mux_audio_into_video(video, sound, 16000, tmp_path / "out.gif")
+    with pytest.raises(InputError, match=r"out\.webm.*cannot hold h264"):
+        mux_audio_into_video(video, sound, 16000, tmp_path / "out.webm")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "taken.mp4"]
+
+
+def test_broken_source_video(tmp_path, sine):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"no video here\n" * 10)
+
+    with pytest.raises(InputError, match="broken.mp4"):
+        mux_audio_into_video(broken, sine(1.0, 16000), 16000, tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()

@@ -1,0 +1,72 @@
+"""`v2a doctor`: what is installed, which device is used, where the models are, and the CLAP space check."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from v2a_cli.cli.app import app, global_options, stderr, stdout
+
+STATUS_STYLES: dict[str, str] = {
+    "local": "green", "cached": "green", "builtin": "green", "named": "cyan", "remote": "yellow", "missing": "bold red",
+}
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
+    check_space: bool = typer.Option(True, "--space-check/--no-space-check",
+                                     help="Compare our CLAP text tower with the generator's text encoder."),
+    download: bool = typer.Option(False, "--download", help="Download models the space check needs."),
+) -> None:
+    """Check the installation, the device and the models (exit code 1 when something is wrong)."""
+    from v2a_cli.doctor import run_doctor
+    from v2a_cli.models_config import ModelsConfig
+
+    models = ModelsConfig.load(global_options(ctx).models)
+    report = run_doctor(models, device=device, check_space=check_space, download=download)
+    _print_tables(report)
+    if as_json:
+        stdout.print(json.dumps(report.to_dict(), indent=2, default=str), markup=False, highlight=False)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _print_tables(report) -> None:
+    from rich.table import Table
+
+    versions = Table(title="versions", show_header=False)
+    for name, found in report.versions.items():
+        versions.add_row(name, found or "[red]not installed[/]")
+    versions.add_row("device (auto)", f"{report.device} ({report.device_name})")
+    versions.add_row("dtype (auto)", report.dtype)
+    stderr.print(versions)
+
+    models = Table(title="models")
+    for column in ("role", "spec", "status", "where"):
+        models.add_column(column, overflow="fold")
+    for entry in report.models:
+        style = STATUS_STYLES.get(entry.status, "")
+        models.add_row(entry.role, entry.spec, f"[{style}]{entry.status}[/]" if style else entry.status, entry.location)
+    stderr.print(models)
+
+    check = report.space_check
+    if check.ran:
+        space = Table(title="space check: our CLAP text tower vs the generator's text encoder")
+        space.add_column("caption")
+        space.add_column("cosine", justify="right")
+        for caption, cosine in zip(check.captions, check.cosines):
+            space.add_row(caption, f"{cosine:.4f}")
+        space.add_row("[bold]mean[/]", f"[bold]{check.mean:.4f}[/]")
+        stderr.print(space)
+        colour = "green" if check.ok else "bold red"
+        stderr.print(f"[{colour}]space check: {check.note}[/]")
+    else:
+        stderr.print(f"space check: {check.note}")
+    for problem in report.problems:
+        stderr.print(f"[bold red]problem:[/] {problem}", soft_wrap=True)
+    if report.ok:
+        stderr.print("[green]no problems found[/]")

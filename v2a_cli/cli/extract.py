@@ -1,0 +1,68 @@
+"""`v2a extract`: (CLIP frames, CLAP audio) embeddings of a folder of videos into a resumable cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from v2a_cli.cli.app import app, global_options, stderr, stdout
+
+
+@app.command()
+def extract(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., "--data", help="Folder of videos (searched recursively)."),
+    out: Path = typer.Option(..., "--out", help="Cache folder; rerun with the same one to resume."),
+    split_csv: Optional[Path] = typer.Option(None, "--split-csv", help="VGGSound CSV: youtube_id,start_seconds,label,split (default: stable 95/5 hash split)."),
+    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second."),
+    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Use the first N seconds of each clip."),
+    min_seconds: float = typer.Option(1.0, "--min-seconds", help="Skip clips shorter than this."),
+    shard_size: int = typer.Option(256, "--shard-size", help="Clips per shard (fixed for a cache)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Decoding processes (0: decode in the main process; default: cores - 1, at most 8)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Frames / clips per model call."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N, mps (under torchrun: each rank's own GPU)."),
+    clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
+    clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
+    pairs_out: Optional[Path] = typer.Option(None, "--pairs-out", help="Also write the train pairs (frames averaged) to this .safetensors file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --pairs-out file."),
+) -> None:
+    """Embed every video of a folder (per-frame CLIP, per-clip CLAP) into shards; killed runs resume."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from v2a_cli.errors import OutputExistsError
+    from v2a_cli.models_config import ModelsConfig
+    from v2a_cli.training.extract import extract_folder
+
+    opts = global_options(ctx)
+    models = ModelsConfig.load(opts.models).with_overrides(clip=clip, clap=clap)
+    if pairs_out is not None and pairs_out.exists() and not overwrite:
+        raise OutputExistsError(pairs_out)  # before hours of extraction, not after
+
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=stderr, disable=opts.quiet)
+    with bars:
+        task = bars.add_task("videos", total=None)
+        report = extract_folder(
+            data, out, models=models, split_csv=split_csv, fps=fps, max_seconds=max_seconds,
+            min_seconds=min_seconds, shard_size=shard_size, workers=workers, batch_size=batch_size,
+            device=device, progress=lambda done, total: bars.update(task, completed=done, total=total),
+        )
+
+    rank_note = f" (rank {report.rank} of {report.world_size})" if report.world_size > 1 else ""
+    stderr.print(
+        f"{report.clips_kept} clips kept, {report.clips_skipped} skipped{rank_note}; "
+        f"shards: {report.shards_written} written, {report.shards_reused} already done, "
+        f"{report.shards_total} in the cache. Skipped clips and reasons: {report.skipped_path}",
+        highlight=False, soft_wrap=True,
+    )
+    stdout.print(str(out))
+    if pairs_out is not None:
+        from v2a_cli.training.pairs import export_pairs
+
+        if report.world_size > 1:
+            stderr.print("--pairs-out is written once every rank has finished: run v2a extract again without "
+                         "torchrun (it only re-reads the cache)", highlight=False)
+        else:
+            stdout.print(str(export_pairs(out, pairs_out, split="train", overwrite=overwrite)))

@@ -1,0 +1,231 @@
+"""`v2a doctor`: versions, the device `auto` picks, where each model resolves, and the CLAP space check.
+
+The space check encodes a few captions with our CLAP text tower (the mapper's target space) and with
+the generator's own text encoder (the space AudioLDM is conditioned in). Cosine ~1.0 means one space;
+below SPACE_CHECK_MIN_MEAN the mapper would aim at a space the generator does not read.
+Doctor never raises on a missing model: each problem becomes a line in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from v2a_cli.models_config import ModelsConfig
+from v2a_cli.registry import download_cache_path
+
+SPACE_CHECK_MIN_MEAN = 0.99
+SPACE_CHECK_CAPTIONS: tuple[str, ...] = (
+    "a dog barking",
+    "rain falling on a tin roof",
+    "a crowd cheering in a stadium",
+    "a man speaking",
+    "an acoustic guitar playing a melody",
+    "a car engine revving",
+    "birds chirping in a forest",
+    "waves crashing on a beach",
+)
+# distribution name -> shown name
+PACKAGES: dict[str, str] = {
+    "v2a-cli": "v2a",
+    "torch": "torch",
+    "diffusers": "diffusers",
+    "transformers": "transformers",
+    "open_clip_torch": "open_clip",
+    "av": "av",
+    "huggingface_hub": "huggingface_hub",
+}
+BUILTIN_SPECS: dict[str, str] = {"bridge": "built in: zero-shot text bridge (v2a_cli.mapper.bridge)"}
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """Where a spec resolves without downloading anything.
+
+    status: "local" (a path), "cached" (Hub or URL download already in a cache), "remote" (downloaded on
+    first use), "builtin", "named" (a name its loader resolves), "missing" (cannot be used as is).
+    """
+
+    status: str
+    path: Path | None = None
+    note: str = ""
+
+    @property
+    def usable_offline(self) -> bool:
+        return self.status in ("local", "cached", "builtin")
+
+
+@dataclass
+class ModelReport:
+    role: str
+    spec: str
+    status: str
+    location: str  # a path, or the one-line reason
+
+
+@dataclass
+class SpaceCheck:
+    ran: bool
+    captions: list[str] = field(default_factory=list)
+    cosines: list[float] = field(default_factory=list)
+    mean: float | None = None
+    ok: bool | None = None
+    note: str = ""  # why it did not run, or the warning
+
+
+@dataclass
+class DoctorReport:
+    versions: dict[str, str | None]
+    device: str
+    device_name: str
+    dtype: str
+    models: list[ModelReport]
+    space_check: SpaceCheck
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+# -- model locations -----------------------------------------------------------------------------
+
+def _hub_snapshot(repo_id: str, revision: str | None) -> Path | None:
+    """The snapshot folder of a Hub repo already in the Hugging Face cache, without network."""
+    from huggingface_hub import constants
+
+    repo_folder = Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))
+    ref_file = repo_folder / "refs" / (revision or "main")
+    commit = ref_file.read_text().strip() if ref_file.is_file() else revision
+    snapshot = repo_folder / "snapshots" / commit if commit else None
+    return snapshot if snapshot is not None and snapshot.is_dir() else None
+
+
+def locate_model(spec: str, *, kind: str) -> ModelLocation:
+    """Where `spec` resolves now: a local path, a cached download, or why not. Never downloads."""
+    from v2a_cli.registry import hub_offline, parse_hub_ref
+
+    if spec in BUILTIN_SPECS:
+        return ModelLocation("builtin", note=BUILTIN_SPECS[spec])
+    local = Path(spec).expanduser()
+    if local.exists():
+        return ModelLocation("local", local.resolve())
+    offline_note = "not cached and HF_HUB_OFFLINE=1 forbids downloading it"
+    if spec.startswith(("https://", "http://")):
+        target = download_cache_path(spec)
+        if target.is_file():
+            return ModelLocation("cached", target)
+        return ModelLocation("missing", note=offline_note) if hub_offline() else ModelLocation(
+            "remote", note=f"downloaded on first use into {target.parent}")
+    ref = parse_hub_ref(spec)
+    if ref is not None:
+        snapshot = _hub_snapshot(ref.repo_id, ref.revision)
+        if snapshot is not None:
+            return ModelLocation("cached", snapshot)
+        return ModelLocation("missing", note=offline_note) if hub_offline() else ModelLocation(
+            "remote", note="downloaded from the Hugging Face Hub on first use")
+    if spec.startswith((".", "/", "~")) or "/" in spec or "\\" in spec:
+        return ModelLocation("missing", note="no such file or folder; fix the path in the models file")
+    return ModelLocation("named", note=f"a name the {kind} loader resolves on first use")
+
+
+# -- the pieces of the report ----------------------------------------------------------------------
+
+def package_versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for distribution, shown in PACKAGES.items():
+        try:
+            found[shown] = version(distribution)
+        except PackageNotFoundError:
+            found[shown] = None
+    if found["v2a"] is None:
+        from v2a_cli import __version__
+
+        found["v2a"] = __version__
+    return found
+
+
+def _device_name(device: Any) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return {"mps": "Apple GPU (Metal)", "cpu": "CPU"}.get(device.type, str(device))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def space_check(models: ModelsConfig, *, device: Any, captions: tuple[str, ...] = SPACE_CHECK_CAPTIONS) -> SpaceCheck:
+    """Cosine between our CLAP text tower and the generator's text encoder on the same captions."""
+    import torch
+    import torch.nn.functional as F
+
+    from v2a_cli.registry import load_model
+
+    try:
+        clap = load_model("clap", models.clap, device=device, dtype=torch.float32, tokenizer=models.generator)
+        ours = F.normalize(clap.encode_texts(list(captions)).float().cpu(), dim=-1)
+        del clap
+        generator = load_model("generator", models.generator, device=device, dtype=torch.float32)
+        theirs = F.normalize(generator.encode_texts(list(captions)).float().cpu(), dim=-1)
+    except Exception as exc:  # a diagnostic reports every failure instead of crashing
+        return SpaceCheck(ran=False, captions=list(captions), note=f"could not run: {_one_line(exc)}")
+    cosines = (ours * theirs).sum(dim=-1).tolist()
+    mean = sum(cosines) / len(cosines)
+    ok = mean >= SPACE_CHECK_MIN_MEAN
+    note = "one space" if ok else (
+        f"mean cosine {mean:.4f} < {SPACE_CHECK_MIN_MEAN}: the CLAP model and the generator's text encoder "
+        "are different spaces; a mapper trained on this CLAP would target the wrong space for this generator"
+    )
+    return SpaceCheck(ran=True, captions=list(captions), cosines=cosines, mean=mean, ok=ok, note=note)
+
+
+def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool = True,
+               download: bool = False) -> DoctorReport:
+    """Everything `v2a doctor` shows. The space check loads the CLAP and generator models; it is skipped
+    (with the reason) when they would have to be downloaded first, unless `download` is true."""
+    from v2a_cli.device import pick_device, pick_dtype
+    from v2a_cli.errors import V2AError
+
+    problems: list[str] = []
+    try:
+        picked = pick_device(device)
+        dtype = str(pick_dtype("auto", picked)).removeprefix("torch.")
+        device_text, device_name = str(picked), _device_name(picked)
+    except V2AError as exc:
+        picked, dtype, device_text, device_name = None, "-", device, str(exc)
+        problems.append(str(exc))
+
+    reports: list[ModelReport] = []
+    locations: dict[str, ModelLocation] = {}
+    for role, spec in vars(models).items():
+        location = locate_model(spec, kind=role)
+        locations[role] = location
+        reports.append(ModelReport(role, spec, location.status, str(location.path) if location.path else location.note))
+        if location.status == "missing":
+            problems.append(f"{role} model '{spec}': {location.note}")
+
+    needed = ("clap", "generator")
+    not_here = [role for role in needed if not locations[role].usable_offline]
+    if not check_space:
+        check = SpaceCheck(ran=False, note="skipped (--no-space-check)")
+    elif picked is None:
+        check = SpaceCheck(ran=False, note="skipped: no usable device")
+    elif not_here and not download:
+        check = SpaceCheck(ran=False, note=f"skipped: {' and '.join(not_here)} not downloaded yet "
+                                           "(pass --download to fetch them, or run generate once)")
+    else:
+        check = space_check(models, device=picked)
+        if check.ran and not check.ok:
+            problems.append(f"space check: {check.note}")
+        elif not check.ran:
+            problems.append(f"space check {check.note}")
+    return DoctorReport(package_versions(), device_text, device_name, dtype, reports, check, problems)

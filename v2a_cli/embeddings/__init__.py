@@ -1,0 +1,1 @@
+"""Embedding models: open_clip's CLIP (the mapper's input space) and AudioLDM's CLAP (its target space)."""

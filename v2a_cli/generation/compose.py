@@ -1,0 +1,167 @@
+"""Sound-source composition (after SSV2A): several images, texts and sounds -> one scene's sound.
+
+    from v2a_cli.generation.compose import Source, compose
+    waves = compose(pipe, [Source("image", "dog.png", 2.0), Source("text", "heavy rain")], options)
+
+Each source becomes a CLAP embedding through its own tower: images and videos through CLIP and the
+mapper, texts through CLAP's text tower, audio files through CLAP's audio tower. They are combined
+by a normalised weighted mean, normalise(Σ wᵢ·eᵢ / Σ wᵢ): a source with weight 2 counts as two
+copies of itself. (SSV2A mixes its sources with a learned attention "Cycle Mix"; V2A-Mapper has no
+such module, and a weighted mean in CLAP space is the operation that `--prompt` mixing and the paper's
+interpolation already rely on.) With a generative mapper, each image can be the mean of several
+variational samples (SSV2A's `var_samples`): more samples, closer to the image's typical sound, less
+diversity between variations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from v2a_cli.errors import InputError, V2AError
+from v2a_cli.generation.interpolate import unit
+from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
+
+MAX_SOURCES = 64  # as SSV2A
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "image" (images and videos, through the mapper) | "text" | "audio"
+    value: str  # a file path, or the text itself
+    weight: float = 1.0
+
+
+def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
+                       var_samples: int) -> torch.Tensor:
+    from v2a_cli.media.inputs import media_kind
+
+    path = _existing_file(source)
+    if media_kind(path) == "audio":
+        raise InputError(path, "is an audio file; pass it with --audio")
+    clip = pipeline.clip_embedding(path, options)
+    samples = var_samples if getattr(pipeline.mapper, "is_generative", False) else 1
+    rows = []
+    for seed in seeds:
+        # The mapper draws one sample per row of the batch, all from this seed.
+        mapped = pipeline.map_visual(clip[None].expand(samples, -1), seed=seed,
+                                     mapper_guidance=options.mapper_guidance)
+        rows.append(mapped[0] if samples == 1 else F.normalize(mapped.mean(dim=0), dim=-1))
+    return torch.stack(rows)
+
+
+def _audio_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
+                      var_samples: int) -> torch.Tensor:
+    from v2a_cli.media.inputs import media_kind
+
+    path = _existing_file(source)
+    if media_kind(path) == "image":
+        raise InputError(path, "is an image; pass it with --image")
+    return pipeline.audio_condition(path)[None].expand(len(seeds), -1)  # an audio file, or a video's soundtrack
+
+
+def _text_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
+                     var_samples: int) -> torch.Tensor:
+    text = source.value.strip()
+    if not text:
+        raise V2AError("--text: empty text; give a description such as --text \"heavy rain\"")
+    return pipeline.text_condition(text)[None].expand(len(seeds), -1)
+
+
+# Source kind -> [len(seeds), 512] unit CLAP embeddings through that kind's tower.
+EMBEDDERS: dict[str, Callable[[Pipeline, Source, GenerateOptions, Sequence[int], int], torch.Tensor]] = {
+    "image": _visual_embeddings,
+    "audio": _audio_embeddings,
+    "text": _text_embeddings,
+}
+
+
+def _existing_file(source: Source) -> Path:
+    path = Path(source.value).expanduser()
+    if not path.is_file():
+        raise InputError(path, "no such file; check the path")
+    return path
+
+
+def validate_sources(sources: Sequence[Source]) -> None:
+    """Count, kinds and weights; raises V2AError with one line for the first problem."""
+    if not sources:
+        raise V2AError("no sources; give at least one --image, --text or --audio")
+    if len(sources) > MAX_SOURCES:
+        raise V2AError(f"{len(sources)} sources given; at most {MAX_SOURCES} are supported")
+    for source in sources:
+        if source.kind not in EMBEDDERS:
+            raise V2AError(f"unknown source kind {source.kind!r}; expected one of {', '.join(EMBEDDERS)}")
+        if not (math.isfinite(source.weight) and source.weight > 0):
+            raise V2AError(f"{source.value}: weight {source.weight:g} must be a positive number")
+
+
+def mixed_conditions(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions, seeds: Sequence[int],
+                     *, var_samples: int = 1) -> torch.Tensor:
+    """[len(seeds), 512]: the mix for each seed (images through a generative mapper differ per seed).
+
+    Every file is read and decoded here, once, before anything is generated.
+    """
+    validate_sources(sources)
+    if var_samples < 1:
+        raise V2AError(f"--var-samples {var_samples}: must be at least 1")
+    per_source = torch.stack([EMBEDDERS[s.kind](pipeline, s, options, seeds, var_samples).float()
+                              for s in sources])  # [S, len(seeds), 512]
+    weights = [s.weight for s in sources]
+    return torch.stack([pipeline.with_prompt(weighted_mean(per_source[:, row], weights), options)
+                        for row in range(len(seeds))])
+
+
+def weighted_mean(embeddings: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+    """normalise(Σ wᵢ·eᵢ / Σ wᵢ); a single source comes back bit-exact."""
+    total = sum(weights)
+    shares = torch.tensor([w / total for w in weights], dtype=torch.float32)
+    return unit((shares[:, None] * embeddings).sum(dim=0))
+
+
+def compose_condition(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions = GenerateOptions(),
+                      *, var_samples: int = 1, seed: int | None = None) -> torch.Tensor:
+    """[512] unit CLAP condition of the mix (then `options.prompt` mixed in, as `generate` does)."""
+    seed = options.seed if seed is None else seed
+    return mixed_conditions(pipeline, sources, options, [seed], var_samples=var_samples)[0]
+
+
+@torch.inference_mode()
+def compose(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions = GenerateOptions(), *,
+            var_samples: int = 1, progress: ProgressCallback | None = None) -> list[np.ndarray]:
+    """One waveform per variation; variation v uses seed options.seed + v (mapper and generator alike).
+
+    All conditions are computed (all files read) before anything is generated.
+    """
+    options = options.validate()
+    seeds = [options.seed + v for v in range(options.variations)]
+    conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
+    waves: list[np.ndarray] = []
+    for first in range(0, len(seeds), options.batch_size):
+        waves.extend(pipeline.synthesize(conditions[first:first + options.batch_size],
+                                         seeds[first:first + options.batch_size], options, progress))
+    return waves
+
+
+def parse_weighted(item: str, *, check_file: bool = True) -> tuple[str, float]:
+    """"dog.png:2" -> ("dog.png", 2.0). Splits on the last ':' only when what follows is a number and
+    the whole item is not an existing file: "C:\\x.png", "a:b.png" and an existing file "take:2" stay whole."""
+    head, sep, tail = item.rpartition(":")
+    if not sep or not head or (check_file and Path(item).expanduser().exists()):
+        return item, 1.0
+    try:
+        weight = float(tail)
+    except ValueError:
+        return item, 1.0
+    return head, weight
+
+
+def parse_text_weighted(item: str) -> tuple[str, float]:
+    """Texts take a weight the same way ("heavy rain:2"); a text is never a file."""
+    return parse_weighted(item, check_file=False)

@@ -1,0 +1,65 @@
+"""Loading pictures as upright, fully decoded RGB images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from v2a_cli.errors import InputError
+
+# Transparent pixels are shown on white, as image viewers and web pages usually show them; keeping
+# the hidden RGB values instead often turns a logo on a transparent background into a black square.
+BACKGROUND = (255, 255, 255)
+
+# 16/32-bit greyscale and float images (F is taken as 0..255).
+HIGH_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "P":
+        # A palette image with a transparent index has alpha; "RGBA" keeps it for the composite.
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("LA", "La", "PA", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        background = Image.new("RGB", image.size, BACKGROUND)
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    if image.mode in HIGH_BIT_MODES:
+        # PIL clips these to 0..255 instead of scaling; 16-bit PNGs (0..65535) would turn white.
+        pixels = np.asarray(image, dtype=np.float32)
+        if image.mode != "F":
+            pixels = pixels / 257.0
+        image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), mode="L")
+    return image.convert("RGB")
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """RGB image with its EXIF orientation applied; transparency composited on white.
+
+    The whole file is decoded here, so a truncated or corrupt file fails with InputError now and not
+    later inside a model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file; check the path")
+    if path.stat().st_size == 0:
+        raise InputError(path, "empty file; re-export or re-download it")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "cannot be read (permission denied); check its permissions")
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            upright = ImageOps.exif_transpose(opened)
+            return _to_rgb(upright)
+    except UnidentifiedImageError:
+        raise InputError(path, "not an image that can be read (is the extension right?); re-export it as JPEG or PNG") from None
+    except Image.DecompressionBombError:
+        raise InputError(path, "image is too large to load safely; scale it down") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        # PIL reports truncated data as OSError ("image file is truncated") and some corrupt headers
+        # as SyntaxError/ValueError.
+        raise InputError(path, f"truncated or corrupt image ({exc}); re-export it") from None

@@ -1,0 +1,145 @@
+"""Which files are media, turning command-line items into file lists, and atomic output files."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from v2a_cli.errors import InputError, OutputExistsError
+
+if TYPE_CHECKING:
+    import av  # imported for real inside open_input: this module stays light
+
+MediaKind = Literal["image", "video", "audio"]
+
+IMAGE_EXTS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+VIDEO_EXTS: frozenset[str] = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v"})
+AUDIO_EXTS: frozenset[str] = frozenset({".wav", ".flac", ".mp3", ".ogg", ".m4a"})
+
+KIND_BY_EXT: dict[str, MediaKind] = {
+    **{ext: "image" for ext in IMAGE_EXTS},
+    **{ext: "video" for ext in VIDEO_EXTS},
+    **{ext: "audio" for ext in AUDIO_EXTS},
+}
+
+GLOB_CHARS = ("*", "?", "[")
+
+
+def _supported_list() -> str:
+    return ", ".join(sorted(ext.lstrip(".") for ext in KIND_BY_EXT))
+
+
+def media_kind(path: str | Path) -> MediaKind:
+    """"image", "video" or "audio" from the file extension (case-insensitive)."""
+    kind = KIND_BY_EXT.get(Path(path).suffix.lower())
+    if kind is None:
+        raise InputError(path, f"unknown file type; use one of: {_supported_list()}")
+    return kind
+
+
+def is_media_file(path: Path) -> bool:
+    # Dot files are skipped: macOS "._name.jpg" resource forks look like media but are not.
+    return path.is_file() and path.suffix.lower() in KIND_BY_EXT and not path.name.startswith(".")
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.rglob("*") if is_media_file(p)), key=lambda p: str(p))
+
+
+def _glob_files(pattern: str) -> list[Path]:
+    matches = glob.glob(os.path.expanduser(pattern), recursive=True)
+    return sorted((Path(m) for m in matches if is_media_file(Path(m))), key=lambda p: str(p))
+
+
+def _expand_one(item: str) -> list[Path]:
+    path = Path(item).expanduser()
+    if path.is_dir():
+        files = _folder_files(path)
+        if not files:
+            raise InputError(item, f"folder has no media files; supported: {_supported_list()}")
+        return files
+    if path.is_file():
+        media_kind(path)  # raises for an unknown extension
+        return [path]
+    if any(char in item for char in GLOB_CHARS):
+        files = _glob_files(item)
+        if not files:
+            raise InputError(item, "pattern matches no media files; check it (and quote it so the shell does not expand it)")
+        return files
+    raise InputError(item, "no such file or folder; check the path")
+
+
+def expand_inputs(items: Sequence[str | Path]) -> tuple[list[Path], list[InputError]]:
+    """Files, folders (recursive, sorted) and glob patterns -> (media files, problems).
+
+    Each item that names nothing usable becomes one InputError; the other items still count.
+    A file named twice (directly, via a folder or a pattern) is kept once, at its first place.
+    """
+    paths: list[Path] = []
+    errors: list[InputError] = []
+    seen: set[Path] = set()
+    for item in items:
+        try:
+            found = _expand_one(str(item))
+        except InputError as error:
+            errors.append(error)
+            continue
+        for path in found:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                paths.append(path)
+    return paths, errors
+
+
+@contextmanager
+def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success it replaces `path` in one rename.
+
+    Raises OutputExistsError up front when `path` exists and not `overwrite`. Parent folders are
+    created. On any error the temporary file is removed, so no partial output is ever left.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(path)
+    if path.is_dir():
+        raise InputError(path, "is a folder; give a file name for the output")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder (so os.replace is a rename on one file system), same suffix (so format guessing works).
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def open_input(path: str | Path, what: str = "video or audio") -> Iterator[av.container.InputContainer]:
+    """Open a file with PyAV; any FFmpeg failure while open (or while using it) becomes an InputError."""
+    import av
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file; check the path")
+    if path.stat().st_size == 0:
+        raise InputError(path, "empty file; re-export or re-download it")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "cannot be read (permission denied); check its permissions")
+    try:
+        container = av.open(str(path), metadata_errors="replace")
+    except av.FFmpegError:
+        raise InputError(path, f"not a {what} file that can be read, or truncated; re-export it") from None
+    try:
+        yield container
+    except av.FFmpegError as exc:
+        raise InputError(path, f"decoding failed ({exc.strerror or exc}); the file is damaged or truncated; re-export it") from None
+    finally:
+        container.close()

@@ -1,0 +1,494 @@
+"""`v2a extract`: per-frame CLIP and per-clip CLAP embeddings of a folder of videos, in resumable shards.
+
+The sorted video list is cut into fixed shards of `shard_size` files. Shard i is written once, by rank
+i % world_size, as ``shard-0000i.safetensors`` (tensors) and then ``shard-0000i.json`` (its clips);
+a shard counts as finished once its .json exists, so a killed run continues where it stopped.
+
+    frame_clip     [F, D]  float16  CLIP embeddings of every sampled frame of the kept clips, concatenated
+    frame_offsets  [M + 1] int64    clip m's frames are frame_clip[offsets[m]:offsets[m + 1]]
+    clap           [M, D'] float32  CLAP audio embedding of each kept clip's first 10 s (48 kHz)
+
+``manifest.json`` holds the models and settings (a rerun with other ones is refused, never mixed) and
+the finished shards; ``skipped.jsonl`` lists the clips left out and why. Videos are decoded in worker
+processes; the models run batched in the main process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import re
+import tempfile
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from v2a_cli.errors import InputError, V2AError
+from v2a_cli.models_config import ModelsConfig
+from v2a_cli.training.splits import DEFAULT_TEST_FRACTION, SplitEntry, assign_splits
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+CACHE_FORMAT = "v2a-extract/1"
+FRAME_DTYPE = "float16"  # per-frame CLIP embeddings: half the disk of float32, far below CLIP's own noise
+MANIFEST_NAME = "manifest.json"
+SKIPPED_NAME = "skipped.jsonl"
+LOCK_NAME = ".lock"
+SHARD_PATTERN = re.compile(r"^shard-(\d{5,})\.json$")
+# Test hook: the process ends (os._exit) right after writing this many shards, as a kill would.
+EXIT_AFTER_SHARDS_ENV = "V2A_TEST_EXIT_AFTER_SHARDS"
+
+ProgressCallback = Callable[[int, int], None]  # (files done, files to do) on this rank
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    fps: float
+    max_seconds: float
+    min_seconds: float
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    path: str  # absolute
+    relative: str  # posix path relative to the data folder: the clip's name everywhere
+    split: SplitEntry | None  # None: not in the split CSV
+
+
+@dataclass
+class DecodedClip:
+    relative: str
+    images: list  # PIL images, in time order
+    waveform: Any  # np.ndarray float32 mono at the CLAP sample rate
+    duration: float
+
+
+@dataclass
+class SkippedClip:
+    relative: str
+    reason: str
+
+
+@dataclass
+class ExtractReport:
+    cache_dir: Path
+    rank: int
+    world_size: int
+    shards_total: int  # in the whole cache
+    shards_written: int  # by this call
+    shards_reused: int  # of this rank's, already finished before this call
+    clips_kept: int  # in this rank's shards
+    clips_skipped: int
+    manifest_path: Path
+    skipped_path: Path
+    skipped: list[dict] = field(default_factory=list)  # this rank's {"path", "reason"}
+
+
+def default_workers() -> int:
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+def resolve_rank(rank: int | None = None, world_size: int | None = None) -> tuple[int, int]:
+    """Explicit values, else torchrun's RANK / WORLD_SIZE, else (0, 1)."""
+    rank = int(os.environ.get("RANK", 0)) if rank is None else rank
+    world_size = int(os.environ.get("WORLD_SIZE", 1)) if world_size is None else world_size
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise V2AError(f"rank {rank} of world size {world_size}: need 0 <= rank < world_size")
+    return rank, world_size
+
+
+def scan_videos(data_dir: str | Path) -> list[str]:
+    """Relative posix paths of every video under `data_dir` (recursive), sorted."""
+    data_dir = Path(data_dir)
+    if not data_dir.exists():
+        raise InputError(data_dir, "data folder not found; pass an existing folder of videos to --data")
+    if not data_dir.is_dir():
+        raise InputError(data_dir, "not a folder; pass a folder of videos to --data")
+    found = [path.relative_to(data_dir).as_posix() for path in data_dir.rglob("*")
+             if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file()]
+    if not found:
+        raise InputError(data_dir, f"no videos ({', '.join(VIDEO_EXTENSIONS)}) in this folder or below")
+    return sorted(found)
+
+
+def plan_shards(relative_paths: list[str], shard_size: int) -> list[list[str]]:
+    return [relative_paths[start:start + shard_size] for start in range(0, len(relative_paths), shard_size)]
+
+
+def shards_for_rank(n_shards: int, rank: int, world_size: int) -> list[int]:
+    return [index for index in range(n_shards) if index % world_size == rank]
+
+
+def shard_stem(index: int) -> str:
+    return f"shard-{index:05d}"
+
+
+def read_manifest(cache_dir: str | Path) -> dict:
+    path = Path(cache_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise V2AError(f"{path}: not found; {cache_dir} is not an extraction cache (run v2a extract first)")
+    return _read_json(path)
+
+
+def finished_shards(cache_dir: str | Path) -> dict[int, dict]:
+    """Shard index -> its sidecar, for every finished shard in the cache."""
+    finished = {}
+    for path in Path(cache_dir).iterdir():
+        match = SHARD_PATTERN.match(path.name)
+        if match:
+            finished[int(match.group(1))] = _read_json(path)
+    return finished
+
+
+def extract_folder(
+    data_dir: str | Path,
+    cache_dir: str | Path,
+    *,
+    models: ModelsConfig,
+    split_csv: str | Path | None = None,
+    fps: float = 1.0,
+    max_seconds: float = 10.0,
+    min_seconds: float = 1.0,
+    shard_size: int = 256,
+    workers: int | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    rank: int | None = None,
+    world_size: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> ExtractReport:
+    """Embed every video under `data_dir` into shards under `cache_dir`; finished shards are kept.
+
+    rank / world_size default to torchrun's RANK / WORLD_SIZE: rank r does shards r, r + W, ...
+    """
+    _check_settings(fps=fps, max_seconds=max_seconds, min_seconds=min_seconds, shard_size=shard_size,
+                    batch_size=batch_size, workers=workers)
+    workers = default_workers() if workers is None else workers
+    rank, world_size = resolve_rank(rank, world_size)
+    data_dir, cache_dir = Path(data_dir).resolve(), Path(cache_dir)
+    relative_paths = scan_videos(data_dir)
+    splits = assign_splits(relative_paths, split_csv=split_csv)
+    shards = plan_shards(relative_paths, shard_size)
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    header = {
+        "format": CACHE_FORMAT,
+        "models": {"clip": models.clip, "clap": models.clap},
+        "settings": {
+            "fps": fps, "max_seconds": max_seconds, "min_seconds": min_seconds, "shard_size": shard_size,
+            "frame_dtype": FRAME_DTYPE, "split": _split_source(split_csv),
+        },
+        "n_files": len(relative_paths),
+        "n_shards": len(shards),
+    }
+    with _cache_lock(cache_dir):
+        _check_or_start_manifest(cache_dir, header)
+
+    mine = shards_for_rank(len(shards), rank, world_size)
+    done = finished_shards(cache_dir)
+    for index in mine:
+        if index in done and done[index]["files"] != shards[index]:
+            raise V2AError(f"{cache_dir / (shard_stem(index) + '.json')}: the data folder changed since this shard "
+                           "was written; extract into a new --out folder")
+    todo = [index for index in mine if index not in done]
+    written = 0
+    if todo:
+        _remove_stale_temp_files(cache_dir, todo)
+        written = _extract_shards(
+            data_dir, cache_dir, shards, todo, splits, models=models, fps=fps, max_seconds=max_seconds,
+            min_seconds=min_seconds, workers=workers, batch_size=batch_size, device=device, progress=progress,
+            header=header,
+        )
+    with _cache_lock(cache_dir):
+        _refresh_summaries(cache_dir, header)
+
+    done = finished_shards(cache_dir)
+    skipped = [{"path": item["path"], "reason": item["reason"]} for index in mine for item in done[index]["skipped"]]
+    return ExtractReport(
+        cache_dir=cache_dir, rank=rank, world_size=world_size, shards_total=len(shards),
+        shards_written=written, shards_reused=len(mine) - len(todo),
+        clips_kept=sum(len(done[index]["clips"]) for index in mine), clips_skipped=len(skipped),
+        manifest_path=cache_dir / MANIFEST_NAME, skipped_path=cache_dir / SKIPPED_NAME, skipped=skipped,
+    )
+
+
+# -- decoding (runs in worker processes) ---------------------------------------------------------
+
+def decode_clip(job: ClipJob, options: DecodeOptions) -> DecodedClip | SkippedClip:
+    """Frames + 48 kHz audio of one video, or the reason it is left out. Never raises for bad data."""
+    from v2a_cli.media.audio import load_audio
+    from v2a_cli.media.video import probe_video, sample_frames
+
+    if job.split is None:
+        return SkippedClip(job.relative, "not listed in the split CSV")
+    try:
+        info = probe_video(job.path)
+        if not info.has_audio:
+            return SkippedClip(job.relative, "no audio track")
+        duration = info.duration
+        if duration is not None and duration < options.min_seconds:
+            return SkippedClip(job.relative, f"too short ({duration:.2f} s < --min-seconds {options.min_seconds:g})")
+        frames = sample_frames(job.path, fps=options.fps, max_seconds=options.max_seconds)
+        if not frames:
+            return SkippedClip(job.relative, "no video frames could be decoded")
+        waveform = load_audio(job.path, sample_rate=options.sample_rate, max_seconds=options.max_seconds)
+    except Exception as exc:  # a broken file is data to report, whatever the decoder raised
+        return SkippedClip(job.relative, f"unreadable ({_one_line(exc)})")
+    if len(waveform) == 0:
+        return SkippedClip(job.relative, "empty audio track")
+    if duration is None:
+        duration = len(waveform) / options.sample_rate
+        if duration < options.min_seconds:
+            return SkippedClip(job.relative, f"too short ({duration:.2f} s < --min-seconds {options.min_seconds:g})")
+    return DecodedClip(job.relative, [frame.image for frame in frames], waveform, float(duration))
+
+
+def _decode_star(args: tuple[ClipJob, DecodeOptions]) -> DecodedClip | SkippedClip:
+    return decode_clip(*args)
+
+
+def decode_in_order(jobs: Iterable[ClipJob], options: DecodeOptions, workers: int) -> Iterator[DecodedClip | SkippedClip]:
+    """Decoded clips in job order. workers=0 decodes here; else in spawned processes, a few jobs ahead."""
+    if workers == 0:
+        for job in jobs:
+            yield decode_clip(job, options)
+        return
+    import multiprocessing
+
+    # spawn, not fork: the main process holds models and threads that must not be forked.
+    context = multiprocessing.get_context("spawn")
+    job_iter = iter(jobs)
+    with context.Pool(workers) as pool:
+        # A bounded window keeps memory flat when decoding outruns the models.
+        pending = deque(pool.apply_async(_decode_star, ((job, options),))
+                        for job in itertools.islice(job_iter, 2 * workers))
+        while pending:
+            result = pending.popleft().get()
+            next_job = next(job_iter, None)
+            if next_job is not None:
+                pending.append(pool.apply_async(_decode_star, ((next_job, options),)))
+            yield result
+
+
+# -- embedding and writing (main process) --------------------------------------------------------
+
+class _ShardBuilder:
+    """Collects one shard's clips and embeds them in fixed batches (so a rerun computes the same bits)."""
+
+    def __init__(self, clip_encoder, clap_encoder, batch_size: int, splits: dict[str, SplitEntry | None]):
+        self.clip_encoder, self.clap_encoder, self.batch_size, self.splits = clip_encoder, clap_encoder, batch_size, splits
+        self.clips: list[dict] = []
+        self.skipped: list[dict] = []
+        self.pending_images: list = []
+        self.pending_waveforms: list = []
+        self.frame_chunks: list = []
+        self.clap_chunks: list = []
+
+    def add(self, result: DecodedClip | SkippedClip) -> None:
+        if isinstance(result, SkippedClip):
+            self.skipped.append({"path": result.relative, "reason": result.reason})
+            return
+        entry = self.splits[result.relative]
+        self.clips.append({"path": result.relative, "split": entry.split, "label": entry.label,
+                           "n_frames": len(result.images), "duration": round(result.duration, 3)})
+        self.pending_images.extend(result.images)
+        self.pending_waveforms.append(result.waveform)
+        self._encode(final=False)
+
+    def _encode(self, *, final: bool) -> None:
+        while len(self.pending_images) >= self.batch_size or (final and self.pending_images):
+            batch, self.pending_images = self.pending_images[:self.batch_size], self.pending_images[self.batch_size:]
+            self.frame_chunks.append(self.clip_encoder.encode_images(batch).float().cpu())
+        while len(self.pending_waveforms) >= self.batch_size or (final and self.pending_waveforms):
+            batch, self.pending_waveforms = (self.pending_waveforms[:self.batch_size],
+                                             self.pending_waveforms[self.batch_size:])
+            self.clap_chunks.append(self.clap_encoder.encode_audio(batch).float().cpu())
+
+    def write(self, cache_dir: Path, index: int, files: list[str]) -> None:
+        import torch
+        from safetensors.torch import save_file
+
+        self._encode(final=True)
+        stem = shard_stem(index)
+        tensors_name = None
+        if self.clips:
+            frame_counts = torch.tensor([0] + [clip["n_frames"] for clip in self.clips], dtype=torch.int64)
+            tensors = {
+                "frame_clip": torch.cat(self.frame_chunks).to(getattr(torch, FRAME_DTYPE)).contiguous(),
+                "frame_offsets": torch.cumsum(frame_counts, dim=0),
+                "clap": torch.cat(self.clap_chunks).to(torch.float32).contiguous(),
+            }
+            tensors_name = f"{stem}.safetensors"
+            write_atomically(cache_dir / tensors_name,
+                             lambda tmp: save_file(tensors, str(tmp), metadata={"format": CACHE_FORMAT}))
+        sidecar = {"shard": index, "tensors": tensors_name, "files": files, "clips": self.clips,
+                   "skipped": self.skipped}
+        # The sidecar is written last: its presence is what marks the shard finished.
+        _write_json(cache_dir / f"{stem}.json", sidecar)
+
+
+def _extract_shards(data_dir: Path, cache_dir: Path, shards: list[list[str]], todo: list[int],
+                    splits: dict[str, SplitEntry | None], *, models: ModelsConfig, fps: float, max_seconds: float,
+                    min_seconds: float, workers: int, batch_size: int, device: str,
+                    progress: ProgressCallback | None, header: dict) -> int:
+    import torch
+
+    from v2a_cli.device import pick_dtype
+    from v2a_cli.registry import load_model
+
+    torch_device = _device_for_rank(device)
+    # CLIP in half precision on CUDA only (as the generation pipeline runs it); CLAP always float32.
+    clip_dtype = pick_dtype("auto", torch_device)
+    clip_encoder = load_model("clip", models.clip, device=torch_device, dtype=clip_dtype)
+    clap_encoder = load_model("clap", models.clap, device=torch_device, dtype=torch.float32,
+                              tokenizer=models.generator)
+    options = DecodeOptions(fps=fps, max_seconds=max_seconds, min_seconds=min_seconds,
+                            sample_rate=int(clap_encoder.sample_rate))
+    jobs = [ClipJob(str(data_dir / relative), relative, splits[relative]) for index in todo for relative in shards[index]]
+    total, done_files = len(jobs), 0
+    exit_after = int(os.environ.get(EXIT_AFTER_SHARDS_ENV, "0") or 0)
+    results = decode_in_order(jobs, options, workers)
+    written = 0
+    with torch.inference_mode(), contextlib.closing(results):
+        for index in todo:
+            builder = _ShardBuilder(clip_encoder, clap_encoder, batch_size, splits)
+            for _ in shards[index]:
+                builder.add(next(results))
+                done_files += 1
+                if progress is not None:
+                    progress(done_files, total)
+            builder.write(cache_dir, index, shards[index])
+            written += 1
+            with _cache_lock(cache_dir):
+                _refresh_summaries(cache_dir, header)
+            if exit_after and written >= exit_after:
+                os._exit(17)
+    return written
+
+
+# -- manifest and bookkeeping --------------------------------------------------------------------
+
+def _check_or_start_manifest(cache_dir: Path, header: dict) -> None:
+    path = cache_dir / MANIFEST_NAME
+    if not path.exists():
+        _write_json(path, {**header, "shards": [], "clips_kept": 0, "clips_skipped": 0})
+        return
+    existing = _read_json(path)
+    if existing.get("format") != CACHE_FORMAT:
+        raise V2AError(f"{path}: not a {CACHE_FORMAT} cache; extract into a new --out folder")
+    for section in ("models", "settings"):
+        if existing.get(section) != header[section]:
+            was = ", ".join(f"{k}={v}" for k, v in sorted(existing.get(section, {}).items()))
+            now = ", ".join(f"{k}={v}" for k, v in sorted(header[section].items()))
+            raise V2AError(f"{path}: this cache was made with other {section} ({was}); this run uses ({now}); "
+                           "extract into a new --out folder instead of mixing them")
+
+
+def _refresh_summaries(cache_dir: Path, header: dict) -> None:
+    """Rewrite manifest.json and skipped.jsonl from the shard sidecars (the source of truth)."""
+    done = finished_shards(cache_dir)
+    ordered = [done[index] for index in sorted(done)]
+    manifest = {
+        **header,
+        "shards": [shard_stem(sidecar["shard"]) for sidecar in ordered],
+        "clips_kept": sum(len(sidecar["clips"]) for sidecar in ordered),
+        "clips_skipped": sum(len(sidecar["skipped"]) for sidecar in ordered),
+    }
+    _write_json(cache_dir / MANIFEST_NAME, manifest)
+    lines = [json.dumps({"path": item["path"], "reason": item["reason"], "shard": sidecar["shard"]})
+             for sidecar in ordered for item in sidecar["skipped"]]
+    skipped_path = cache_dir / SKIPPED_NAME
+    write_atomically(skipped_path, lambda tmp: tmp.write_text("".join(line + "\n" for line in lines)))
+
+
+@contextlib.contextmanager
+def _cache_lock(cache_dir: Path) -> Iterator[None]:
+    """Serialise manifest updates between ranks sharing the cache (POSIX file lock; no-op elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(cache_dir / LOCK_NAME, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_stale_temp_files(cache_dir: Path, todo: list[int]) -> None:
+    """Temp files a killed run left behind for shards this rank is about to write."""
+    for index in todo:
+        for leftover in cache_dir.glob(f".{shard_stem(index)}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
+def _device_for_rank(device: str):
+    """Under torchrun, plain "cuda"/"auto" means this process's own GPU (LOCAL_RANK)."""
+    import torch
+
+    from v2a_cli.device import pick_device
+
+    picked = pick_device(device)
+    local_rank = os.environ.get("LOCAL_RANK")
+    if picked.type == "cuda" and picked.index is None and local_rank is not None:
+        return torch.device("cuda", int(local_rank) % torch.cuda.device_count())
+    return picked
+
+
+def _split_source(split_csv: str | Path | None) -> dict:
+    if split_csv is None:
+        return {"hash_test_fraction": DEFAULT_TEST_FRACTION}
+    try:
+        digest = hashlib.sha256(Path(split_csv).read_bytes()).hexdigest()
+    except OSError:
+        raise InputError(split_csv, "split CSV not readable; pass an existing file to --split-csv")
+    return {"csv_sha256": digest}
+
+
+def _check_settings(*, fps: float, max_seconds: float, min_seconds: float, shard_size: int, batch_size: int,
+                    workers: int | None) -> None:
+    checks = {
+        "--fps must be > 0": fps > 0,
+        "--max-seconds must be > 0": max_seconds > 0,
+        "--min-seconds must be >= 0 and <= --max-seconds": 0 <= min_seconds <= max_seconds,
+        "--shard-size must be >= 1": shard_size >= 1,
+        "--batch-size must be >= 1": batch_size >= 1,
+        "--workers must be >= 0": workers is None or workers >= 0,
+    }
+    failed = [message for message, ok in checks.items() if not ok]
+    if failed:
+        raise V2AError("; ".join(failed))
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call write(temp_path) for a temp file next to `path`, then rename it over `path`."""
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(tmp_name))
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise V2AError(f"{path}: unreadable ({exc}); delete it and rerun v2a extract")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    write_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8"))
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
