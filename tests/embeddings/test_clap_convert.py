@@ -60,9 +60,10 @@ def test_conversion_drops_only_known_keys_and_ignores_non_clap(tiny_clap_ckpt, t
 def test_inferred_config_is_the_tiny_one(tiny_clap_model):
     config = infer_clap_config(tiny_clap_model.state_dict())
     ours, theirs = config.audio_config, tiny_clap_model.config.audio_config
-    for name in ("depths", "num_attention_heads", "window_size", "patch_embeds_hidden_size", "hidden_size", "enable_fusion"):
-        assert list(getattr(ours, name)) == list(getattr(theirs, name)) if isinstance(getattr(ours, name), (list, tuple)) \
-            else getattr(ours, name) == getattr(theirs, name)
+    assert list(ours.depths) == list(theirs.depths) == [2, 1, 1, 1]
+    assert list(ours.num_attention_heads) == list(theirs.num_attention_heads)
+    for name in ("window_size", "patch_embeds_hidden_size", "hidden_size", "enable_fusion", "mlp_ratio"):
+        assert getattr(ours, name) == getattr(theirs, name), name
     assert config.text_config.num_attention_heads == tiny_clap_model.config.text_config.num_attention_heads
     assert config.projection_dim == 512
 
@@ -99,7 +100,7 @@ def test_key_mismatch_is_a_checkpoint_error(tiny_clap_ckpt, tmp_path, change):
         convert_audioldm_ckpt(ckpt, tmp_path / "out")
     message = str(error.value)
     assert "\n" not in message and str(ckpt) in message
-    expected = {"missing": "mlp.fc2" if False else "output.dense.weight", "extra": "layer.9",
+    expected = {"missing": "layers.1.blocks.0.output.dense.weight", "extra": "layer.9",
                 "unknown_laion": "fusion_model", "wrong_shape": "audio_projection.linear2.bias"}[change]
     assert expected in message
     assert not (tmp_path / "out").exists()
@@ -130,3 +131,42 @@ def test_truncated_and_foreign_checkpoints_are_one_line_errors(tiny_clap_ckpt, t
     with pytest.raises(CheckpointError, match="cond_stage_model"):
         convert_audioldm_ckpt(no_clap, tmp_path / "out")
     assert clap_convert.dropped_reason("audio_branch.head.weight")
+
+
+# -- the real key list (tests/embeddings/data/audioldm_clap_keys.json, from AudioLDM's own source) --------
+
+def real_audioldm_keys() -> dict[str, list[int]]:
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent / "data" / "audioldm_clap_keys.json").read_text())["keys"]
+
+
+def test_every_real_audioldm_clap_key_is_mapped_or_knowingly_dropped():
+    from transformers import ClapModel
+
+    real = real_audioldm_keys()
+    assert len(real) > 400 and all(name.startswith(CKPT_PREFIX) for name in real)
+    laion = {name[len(CKPT_PREFIX):]: torch.empty(shape, device="meta") for name, shape in real.items()}
+    result = convert_audioldm_to_hf_layout(laion)
+    assert result.unknown == []
+    assert sorted({name.split(".")[0] + "." + name.split(".")[1] for name in result.dropped}) == [
+        "audio_branch.head", "audio_branch.layers", "audio_branch.logmel_extractor",
+        "audio_branch.spectrogram_extractor", "audio_branch.tscam_conv", "audio_transform.sequential",
+        "text_transform.sequential"]
+    config = infer_clap_config(result.state_dict)
+    assert list(config.audio_config.depths) == [2, 2, 6, 2] and config.text_config.num_attention_heads == 12
+    with torch.device("meta"):
+        model = ClapModel(config)
+    clap_convert.check_state_dict(model, result.state_dict, "audioldm_clap_keys.json")  # all filled, shapes equal
+
+
+def test_the_zoo_checkpoint_has_the_real_layout(tiny_clap_ckpt):
+    import re
+
+    def patterns(names):
+        return {re.sub(r"\.\d+(?=\.|$)", ".N", name) for name in names if name.startswith(CKPT_PREFIX)}
+
+    # position_ids: persisted by the transformers AudioLDM was trained with, not by the one that built the list.
+    zoo = patterns(ckpt_state(tiny_clap_ckpt)) - {CKPT_PREFIX + "text_branch.embeddings.position_ids"}
+    assert zoo == patterns(real_audioldm_keys())

@@ -180,10 +180,15 @@ def test_killed_run_resumes_to_the_same_cache(extract_cache, extract_models_toml
     assert killed.returncode == 17, killed.stderr
     assert sorted(finished_shards(cache)) == [0]
 
-    # The rerun decodes in 2 worker processes and also writes the train pairs.
+    # The rerun (in-process, to save a second interpreter start) decodes in 2 spawned worker
+    # processes and also writes the train pairs.
+    from typer.testing import CliRunner
+
+    from v2a_cli.cli import app
+
     pairs = tmp_path / "train.safetensors"
-    resumed = _run_cli(*common, "--workers", "2", "--pairs-out", str(pairs))
-    assert resumed.returncode == 0, resumed.stderr  # skipped files are data, not errors
+    resumed = CliRunner().invoke(app, [*common, "--workers", "2", "--pairs-out", str(pairs)])
+    assert resumed.exit_code == 0, resumed.output  # skipped files are data, not errors
     assert "3 written, 1 already done" in resumed.stderr and "skipped.jsonl" in resumed.stderr
     assert resumed.stdout.split() == [str(cache), str(pairs)]
     _same_cache(cache, reference)

@@ -100,6 +100,23 @@ class ClapEncoder:
         return torch.cat(chunks) if chunks else torch.zeros(0, self.embed_dim)
 
 
+AUDIOLDM_SAMPLE_RATE = 16000
+
+
+def load_audio_for_clap(path, *, max_seconds: float | None = 10.0) -> np.ndarray:
+    """A file's audio as AudioLDM made its CLAP conditions: 16 kHz (AudioLDM's rate) upsampled to 48 kHz.
+
+    AudioLDM's UNet only ever saw CLAP embeddings of sound band-limited to 8 kHz, so embedding
+    full-band 48 kHz audio would give targets slightly off the conditioning distribution.
+    """
+    from scipy.signal import resample_poly
+
+    from v2a_cli.media.audio import load_audio
+
+    audio = load_audio(path, sample_rate=AUDIOLDM_SAMPLE_RATE, max_seconds=max_seconds)
+    return resample_poly(audio, clap_convert.SAMPLE_RATE // AUDIOLDM_SAMPLE_RATE, 1).astype(np.float32)
+
+
 def _first_seconds(waveform: np.ndarray, max_samples: int, index: int) -> np.ndarray:
     audio = np.asarray(waveform, dtype=np.float32)
     if audio.ndim != 1:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import InputError, V2AError
-from v2a_cli.generation.interpolate import unit
+from v2a_cli.generation.interpolate import synthesize_in_batches, unit
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
 
 MAX_SOURCES = 64  # as SSV2A
@@ -102,6 +102,7 @@ def validate_sources(sources: Sequence[Source]) -> None:
             raise V2AError(f"{source.value}: weight {source.weight:g} must be a positive number")
 
 
+@torch.inference_mode()
 def mixed_conditions(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions, seeds: Sequence[int],
                      *, var_samples: int = 1) -> torch.Tensor:
     """[len(seeds), 512]: the mix for each seed (images through a generative mapper differ per seed).
@@ -142,11 +143,7 @@ def compose(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOpti
     options = options.validate()
     seeds = [options.seed + v for v in range(options.variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
-    waves: list[np.ndarray] = []
-    for first in range(0, len(seeds), options.batch_size):
-        waves.extend(pipeline.synthesize(conditions[first:first + options.batch_size],
-                                         seeds[first:first + options.batch_size], options, progress))
-    return waves
+    return synthesize_in_batches(pipeline, conditions, seeds, options, progress)
 
 
 def parse_weighted(item: str, *, check_file: bool = True) -> tuple[str, float]:

@@ -18,7 +18,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
@@ -77,6 +76,7 @@ def interpolation_path(start: torch.Tensor, end: torch.Tensor, steps: int, *, sl
     return path
 
 
+@torch.inference_mode()
 def interpolation_conditions(pipeline: Pipeline, start_source: str | Path, end_source: str | Path, steps: int,
                              options: GenerateOptions, *, slerp: bool = False) -> torch.Tensor:
     """[steps, 512] conditions. The ends are exactly what `generate` conditions on (seed = options.seed)."""
@@ -90,13 +90,13 @@ def interpolation_conditions(pipeline: Pipeline, start_source: str | Path, end_s
 
 
 @torch.inference_mode()
-def synthesize_path(pipeline: Pipeline, conditions: torch.Tensor, options: GenerateOptions,
-                    progress: ProgressCallback | None = None) -> list[np.ndarray]:
-    """One waveform per condition, all with seed options.seed, in batches of options.batch_size."""
+def synthesize_in_batches(pipeline: Pipeline, conditions: torch.Tensor, seeds: Sequence[int],
+                          options: GenerateOptions, progress: ProgressCallback | None = None) -> list[np.ndarray]:
+    """One waveform per condition (row i with seeds[i]), generated options.batch_size at a time."""
     waves: list[np.ndarray] = []
     for first in range(0, len(conditions), options.batch_size):
-        batch = conditions[first:first + options.batch_size]
-        waves.extend(pipeline.synthesize(batch, [options.seed] * len(batch), options, progress))
+        last = first + options.batch_size
+        waves.extend(pipeline.synthesize(conditions[first:last], list(seeds[first:last]), options, progress))
     return waves
 
 
@@ -106,7 +106,7 @@ def interpolate(pipeline: Pipeline, start_source: str | Path, end_source: str | 
     """`steps` waveforms walking from the start's sound to the end's (options.variations is not used)."""
     options = options.validate()
     conditions = interpolation_conditions(pipeline, start_source, end_source, steps, options, slerp=slerp)
-    return synthesize_path(pipeline, conditions, options, progress)
+    return synthesize_in_batches(pipeline, conditions, [options.seed] * steps, options, progress)  # same noise
 
 
 def crossfade_concat(waves: Sequence[np.ndarray], sample_rate: int, crossfade_seconds: float = 0.1) -> np.ndarray:

@@ -190,9 +190,12 @@ class Pipeline:
         return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
-        from v2a_cli.media.audio import load_audio
+        from v2a_cli.embeddings.clap import load_audio_for_clap
+        from v2a_cli.errors import InputError
 
-        waveform = load_audio(path, sample_rate=self.clap.sample_rate, max_seconds=10.0)
+        waveform = load_audio_for_clap(path, max_seconds=10.0)
+        if len(waveform) == 0:
+            raise InputError(path, "audio track is empty; give a file with sound in it")
         return self.clap.encode_audio([waveform])[0]
 
     def text_condition(self, text: str) -> torch.Tensor:

@@ -20,6 +20,8 @@ TINY_CLIP_CONFIG = {
     "preprocess_cfg": {
         "mean": [0.48145466, 0.4578275, 0.40821073],
         "std": [0.26862954, 0.26130258, 0.27577711],
+        "interpolation": "bicubic",
+        "resize_mode": "shortest",
     },
 }
 

@@ -220,7 +220,7 @@ def extract_folder(
 
 def decode_clip(job: ClipJob, options: DecodeOptions) -> DecodedClip | SkippedClip:
     """Frames + 48 kHz audio of one video, or the reason it is left out. Never raises for bad data."""
-    from v2a_cli.media.audio import load_audio
+    from v2a_cli.embeddings.clap import load_audio_for_clap
     from v2a_cli.media.video import probe_video, sample_frames
 
     if job.split is None:
@@ -235,7 +235,8 @@ def decode_clip(job: ClipJob, options: DecodeOptions) -> DecodedClip | SkippedCl
         frames = sample_frames(job.path, fps=options.fps, max_seconds=options.max_seconds)
         if not frames:
             return SkippedClip(job.relative, "no video frames could be decoded")
-        waveform = load_audio(job.path, sample_rate=options.sample_rate, max_seconds=options.max_seconds)
+        # 16 kHz -> 48 kHz, as AudioLDM computed the CLAP embeddings its UNet was trained on.
+        waveform = load_audio_for_clap(job.path, max_seconds=options.max_seconds)
     except Exception as exc:  # a broken file is data to report, whatever the decoder raised
         return SkippedClip(job.relative, f"unreadable ({_one_line(exc)})")
     if len(waveform) == 0:
@@ -381,10 +382,12 @@ def _check_or_start_manifest(cache_dir: Path, header: dict) -> None:
     if existing.get("format") != CACHE_FORMAT:
         raise V2AError(f"{path}: not a {CACHE_FORMAT} cache; extract into a new --out folder")
     for section in ("models", "settings"):
-        if existing.get(section) != header[section]:
-            was = ", ".join(f"{k}={v}" for k, v in sorted(existing.get(section, {}).items()))
-            now = ", ".join(f"{k}={v}" for k, v in sorted(header[section].items()))
-            raise V2AError(f"{path}: this cache was made with other {section} ({was}); this run uses ({now}); "
+        before, now = existing.get(section, {}), header[section]
+        differing = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
+        if differing:
+            was = ", ".join(f"{key}={before.get(key)}" for key in differing)
+            wanted = ", ".join(f"{key}={now.get(key)}" for key in differing)
+            raise V2AError(f"{path}: this cache was made with other {section} ({was}; this run: {wanted}); "
                            "extract into a new --out folder instead of mixing them")
 
 
@@ -490,5 +493,6 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _one_line(exc: Exception) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    message = exc.problem if isinstance(exc, InputError) else str(exc)  # the path is already in the report
+    text = " ".join(message.split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."

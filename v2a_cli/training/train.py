@@ -45,7 +45,7 @@ OPTIMIZER_JSON = "optimizer.json"
 RNG_TENSORS = "rng.safetensors"
 
 # Settings that must not change when a run is resumed (epochs may grow; device and world size may change).
-RESUME_INVARIANTS = ("kind", "arch", "depth", "expansion", "batch_size", "lr", "weight_decay", "seed", "aggregate",
+RESUME_INVARIANTS = ("kind", "arch", "depth", "expansion", "heads", "dim_head", "ff_mult", "batch_size", "lr", "weight_decay", "seed", "aggregate",
                      "val_fraction")
 
 
@@ -59,6 +59,9 @@ class TrainConfig:
     arch: str = "transformer"  # mlp | transformer
     depth: int | None = None  # None: the paper's best for the variant
     expansion: int | None = None
+    heads: int | None = None  # transformer width settings; None: the paper's (12 heads x 64, FF x4)
+    dim_head: int | None = None
+    ff_mult: int | None = None
     aggregate: str = "average"  # how a video's frame embeddings become one (average | middle | random)
     epochs: int = 100
     batch_size: int = 448
@@ -84,6 +87,7 @@ class TrainConfig:
 
     def mapper_config(self, dim: int) -> MapperConfig:
         return MapperConfig.for_variant(self.kind, self.arch, depth=self.depth, expansion=self.expansion, dim=dim,
+                                        heads=self.heads, dim_head=self.dim_head, ff_mult=self.ff_mult,
                                         guidance=self.guidance)
 
     def summary(self) -> dict[str, Any]:

@@ -1,0 +1,112 @@
+"""`v2a compose`: one sound from several sources (images, texts, sounds) mixed in CLAP space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from v2a_cli.cli.app import app, global_options, stdout
+from v2a_cli.errors import InputError, OutputExistsError, V2AError
+
+
+def parse_sources(images: list[str], texts: list[str], audios: list[str]) -> list:
+    """Command-line items -> Sources (weights parsed, files checked) before any model loads."""
+    from v2a_cli.generation.compose import Source, parse_text_weighted, parse_weighted, validate_sources
+    from v2a_cli.media.inputs import media_kind
+
+    sources = [Source("image", *parse_weighted(item)) for item in images]
+    sources += [Source("text", *parse_text_weighted(item)) for item in texts]
+    sources += [Source("audio", *parse_weighted(item)) for item in audios]
+    validate_sources(sources)
+    for source in sources:
+        if source.kind == "text":
+            continue
+        path = Path(source.value).expanduser()
+        if not path.is_file():
+            raise InputError(path, "no such file; check the path")
+        media_kind(path)  # unknown extension -> InputError
+    return sources
+
+
+def planned_outputs(output: Path, variations: int, overwrite: bool) -> list[Path]:
+    """scene.wav, scene_v2.wav, ... (one per variation); refuses existing ones unless overwrite."""
+    if output.suffix.lower() != ".wav":
+        raise V2AError(f"-o {output}: write a .wav file")
+    paths = [output if v == 0 else output.with_name(f"{output.stem}_v{v + 1}{output.suffix}")
+             for v in range(variations)]
+    if not overwrite:
+        for path in paths:
+            if path.exists():
+                raise OutputExistsError(path)
+    return paths
+
+
+@app.command()
+def compose(
+    ctx: typer.Context,
+    images: List[str] = typer.Option([], "--image", help="Image or video source, optionally weighted: dog.png or dog.png:2. Repeatable."),
+    texts: List[str] = typer.Option([], "--text", help="Text source, optionally weighted: \"heavy rain\" or \"heavy rain:2\". Repeatable."),
+    audios: List[str] = typer.Option([], "--audio", help="Audio source (or a video's soundtrack), optionally weighted: thunder.wav:0.5. Repeatable."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .wav (variation v>1 adds _vN to the name)."),
+    var_samples: int = typer.Option(1, "--var-samples", help="Generative mapper: average this many samples per image (SSV2A; more = typical, less diverse)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    mapper: Optional[str] = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge'."),
+    generator: Optional[str] = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id."),
+    clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
+    clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
+    steps: int = typer.Option(200, "--steps", help="Denoising steps (paper: 200 with ddim; ~25 with --scheduler dpm)."),
+    scheduler: str = typer.Option("ddim", "--scheduler", help="ddim (paper) or dpm (fast, ~25 steps)."),
+    guidance: float = typer.Option(4.5, "--guidance", help="AudioLDM classifier-free guidance (paper: 4.5)."),
+    mapper_guidance: Optional[float] = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
+    variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
+    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24)."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Text to steer away from."),
+    fps: float = typer.Option(1.0, "--fps", help="Video sources: frames sampled per second."),
+    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video sources: sample frames from the first N seconds."),
+    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one embedding: average, middle, random."),
+    bridge_top_k: int = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound classes mixed."),
+    bridge_temperature: float = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Sounds generated per model call."),
+) -> None:
+    """Write one sound for a scene of up to 64 sources, mixed by a normalised weighted mean in CLAP space.
+
+    Images and videos go through CLIP and the mapper, texts through CLAP's text tower, sounds through CLAP's audio tower.
+
+    A weight after the last ':' (dog.png:2) counts that source twice; weights must be positive.
+    """
+    from v2a_cli.cli.generate import progress_bars
+    from v2a_cli.generation.compose import mixed_conditions
+    from v2a_cli.generation.interpolate import synthesize_in_batches
+    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+    from v2a_cli.media.audio import write_wav
+    from v2a_cli.models_config import ModelsConfig
+
+    opts = global_options(ctx)
+    options = GenerateOptions(
+        steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
+        fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
+        mapper_guidance=mapper_guidance, batch_size=batch_size,
+    ).validate()
+    if var_samples < 1:
+        raise V2AError(f"--var-samples {var_samples}: must be at least 1")
+    sources = parse_sources(images, texts, audios)
+    paths = planned_outputs(output, variations, overwrite)
+    models = ModelsConfig.load(opts.models).with_overrides(mapper=mapper, generator=generator, clip=clip, clap=clap)
+    pipeline = Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k,
+                        bridge_temperature=bridge_temperature)
+
+    # Every source is read and embedded before anything is generated or written.
+    seeds = [seed + v for v in range(variations)]
+    conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
+    with progress_bars(opts.quiet) as bars:
+        steps_task = bars.add_task("denoising", total=steps)
+        waves = synthesize_in_batches(pipeline, conditions, seeds, options,
+                                      lambda step, total: bars.update(steps_task, completed=step, total=total))
+    for path, wave in zip(paths, waves):
+        write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)
+        stdout.print(str(path))

@@ -1,0 +1,136 @@
+"""`v2a interpolate`: sounds that walk from one source to another through CLAP space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from v2a_cli.cli.app import app, global_options, stdout
+from v2a_cli.errors import OutputExistsError, V2AError
+
+
+def _endpoint(name: str, path: Optional[str], text: Optional[str], path_flag: str, text_flag: str) -> str:
+    """One endpoint as Pipeline.condition takes it: a file path or "text:..."."""
+    if (path is None) == (text is None):
+        raise V2AError(f"give the {name} as either {path_flag} or {text_flag} (exactly one)")
+    source = f"text:{text}" if text is not None else path
+    if not source.startswith("text:"):
+        source = str(Path(source).expanduser())
+    _check_endpoint(source, path_flag if text is None else text_flag)
+    return source
+
+
+def _check_endpoint(source: str, flag: str) -> None:
+    """Cheap checks before any model loads: a text is not empty, a file exists and has a known type."""
+    from v2a_cli.errors import InputError
+    from v2a_cli.media.inputs import media_kind
+
+    if source.startswith("text:"):
+        if not source[5:].strip():
+            raise V2AError(f"{flag}: empty text; give a description such as 'text:a flute melody'")
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(path, "no such file; check the path (or write text:... for a text)")
+    media_kind(path)
+
+
+def planned_outputs(out_dir: Path, steps: int, concat: Optional[Path], overwrite: bool) -> list[Path]:
+    """The step files (then the concat file); refuses existing ones unless overwrite."""
+    from v2a_cli.generation.interpolate import step_file_names
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise V2AError(f"-o {out_dir}: is a file; give a folder for the step files")
+    paths = [out_dir / name for name in step_file_names(steps)]
+    if concat is not None:
+        if concat.suffix.lower() != ".wav":
+            raise V2AError(f"--concat {concat}: write a .wav file")
+        paths.append(concat)
+    if not overwrite:
+        for path in paths:
+            if path.exists():
+                raise OutputExistsError(path)
+    return paths
+
+
+@app.command()
+def interpolate(
+    ctx: typer.Context,
+    start: Optional[str] = typer.Argument(None, help="Start: an audio file, image, video, or 'text:...'."),
+    to: Optional[str] = typer.Option(None, "--to", help="End: an audio file, image, video, or 'text:...'."),
+    from_text: Optional[str] = typer.Option(None, "--from-text", help="Start at this text (instead of START)."),
+    to_text: Optional[str] = typer.Option(None, "--to-text", help="End at this text (instead of --to)."),
+    points: int = typer.Option(5, "--steps", help="Number of sounds along the way, both ends included (>= 2). NOT denoising steps: see --denoise-steps."),
+    slerp: bool = typer.Option(False, "--slerp", help="Walk the great circle evenly (spherical) instead of the straight line."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the step files 00.wav, 01.wav, ..."),
+    concat: Optional[Path] = typer.Option(None, "--concat", help="Also write all steps joined into this .wav."),
+    crossfade: float = typer.Option(0.1, "--crossfade", help="Seconds of equal-power crossfade between steps in --concat."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    mapper: Optional[str] = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge'."),
+    generator: Optional[str] = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id."),
+    clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
+    clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
+    denoise_steps: int = typer.Option(200, "--denoise-steps", help="Denoising steps per sound (generate's --steps; paper: 200 ddim, ~25 dpm)."),
+    scheduler: str = typer.Option("ddim", "--scheduler", help="ddim (paper) or dpm (fast, ~25 steps)."),
+    guidance: float = typer.Option(4.5, "--guidance", help="AudioLDM classifier-free guidance (paper: 4.5)."),
+    mapper_guidance: Optional[float] = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance."),
+    seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout."),
+    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Text to steer away from."),
+    fps: float = typer.Option(1.0, "--fps", help="Video endpoints: frames sampled per second."),
+    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video endpoints: sample frames from the first N seconds."),
+    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one embedding: average, middle, random."),
+    bridge_top_k: int = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound classes mixed."),
+    bridge_temperature: float = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Sounds generated per model call."),
+) -> None:
+    """Write --steps sounds that walk from START to --to in CLAP space (00.wav ... in -o DIR).
+
+    All steps share one seed (the same initial noise): neighbours differ by their condition only.
+
+    The first and last steps are what `generate` gives for the two ends with the same seed.
+
+    --steps counts the sounds along the way; --denoise-steps is the diffusion's step count.
+    """
+    from v2a_cli.cli.generate import progress_bars
+    from v2a_cli.generation.interpolate import crossfade_concat, interpolation_conditions, synthesize_in_batches
+    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+    from v2a_cli.media.audio import write_wav
+    from v2a_cli.models_config import ModelsConfig
+
+    opts = global_options(ctx)
+    start_source = _endpoint("start", start, from_text, "START", "--from-text")
+    end_source = _endpoint("end", to, to_text, "--to", "--to-text")
+    if points < 2:
+        raise V2AError(f"--steps {points}: an interpolation needs at least 2 sounds (the two ends)")
+    if denoise_steps < 1:  # checked here so that the message names this command's option
+        raise V2AError(f"--denoise-steps {denoise_steps}: must be at least 1")
+    if crossfade < 0:
+        raise V2AError(f"--crossfade {crossfade}: must be zero or positive")
+    options = GenerateOptions(
+        steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
+        max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
+        mapper_guidance=mapper_guidance, batch_size=batch_size,
+    ).validate()
+    paths = planned_outputs(output, points, concat, overwrite)
+    models = ModelsConfig.load(opts.models).with_overrides(mapper=mapper, generator=generator, clip=clip, clap=clap)
+    pipeline = Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k,
+                        bridge_temperature=bridge_temperature)
+
+    # Both ends are read and embedded before anything is generated or written.
+    conditions = interpolation_conditions(pipeline, start_source, end_source, points, options, slerp=slerp)
+    with progress_bars(opts.quiet) as bars:
+        steps_task = bars.add_task("denoising", total=denoise_steps)
+        waves = synthesize_in_batches(pipeline, conditions, [seed] * points, options,  # same noise every step
+                                      lambda step, total: bars.update(steps_task, completed=step, total=total))
+    for path, wave in zip(paths, waves):
+        write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)
+        stdout.print(str(path))
+    if concat is not None:
+        write_wav(concat, crossfade_concat(waves, pipeline.sample_rate, crossfade), pipeline.sample_rate,
+                  overwrite=overwrite)
+        stdout.print(str(concat))

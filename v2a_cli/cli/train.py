@@ -1,0 +1,97 @@
+"""`v2a train`: train a V2A-Mapper on (CLIP, CLAP) pairs. Data-parallel: `torchrun --nproc_per_node N -m v2a_cli train ...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from v2a_cli.cli.app import app, global_options, stderr, stdout
+
+
+@app.command("train")
+def train_command(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints/, the best mapper/ and, with --data, embeddings/."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of videos; embedded into OUT/embeddings first (resumable)."),
+    pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pairs file (safetensors: clip [N,512], clap [N,512])."),
+    split_csv: Optional[Path] = typer.Option(None, "--split-csv", help="VGGSound-style train/test CSV (else a seeded 95/5 split)."),
+    kind: str = typer.Option("diffusion", "--kind", help="regression | diffusion (paper's best: diffusion)."),
+    arch: str = typer.Option("transformer", "--arch", help="mlp | transformer (paper's best: transformer)."),
+    depth: Optional[int] = typer.Option(None, "--depth", help="Layers (default: the paper's best, 1 MLP / 8 or 12 Transformer)."),
+    expansion: Optional[int] = typer.Option(None, "--expansion", help="MLP width = 512 x expansion (default 4)."),
+    heads: Optional[int] = typer.Option(None, "--heads", help="Transformer attention heads (default 12)."),
+    dim_head: Optional[int] = typer.Option(None, "--dim-head", help="Transformer head width (default 64)."),
+    ff_mult: Optional[int] = typer.Option(None, "--ff-mult", help="Transformer feed-forward width multiplier (default 4)."),
+    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one CLIP embedding: average | middle | random."),
+    epochs: int = typer.Option(100, "--epochs", help="Epochs (paper: 100)."),
+    batch_size: int = typer.Option(448, "--batch-size", help="Global batch size (paper: 448), split across ranks."),
+    lr: float = typer.Option(1.1e-4, "--lr", help="AdamW learning rate (paper: 1.1e-4)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for initialisation, shuffling, noise and the split."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its newest checkpoint."),
+    mapper_guidance: float = typer.Option(0.9, "--mapper-guidance", help="Default guidance stored with a diffusion mapper (paper: 0.9)."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N | mps."),
+    push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Upload the best mapper to this Hub repo (online)."),
+) -> None:
+    """Train a CLIP -> CLAP mapper; prints the exported mapper folder (for `v2a generate --mapper`)."""
+    import os
+
+    from v2a_cli.training.train import TrainConfig, train_mapper
+
+    options = global_options(ctx)
+    config = TrainConfig(
+        out=out, pairs=pairs, data=data, split_csv=split_csv, kind=kind, arch=arch, depth=depth, expansion=expansion,
+        heads=heads, dim_head=dim_head, ff_mult=ff_mult, aggregate=aggregate, epochs=epochs, batch_size=batch_size,
+        lr=lr, seed=seed, resume=resume, guidance=mapper_guidance, device=device, models=options.models,
+        push_to_hub=push_to_hub,
+    )
+    with TrainProgress(enabled=not options.quiet) as progress:
+        mapper_dir = train_mapper(config, progress=progress)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        stdout.print(str(mapper_dir))
+
+
+class TrainProgress:
+    """Rich progress on stderr (rank 0 only): a bar per epoch with the last train/val loss and val cosine."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+        self.last = ""
+
+    def __enter__(self) -> "TrainProgress":
+        import os
+
+        if self.enabled and os.environ.get("RANK", "0") == "0":
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"), console=stderr,
+                                transient=False)
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, update) -> None:
+        if self.bar is None:
+            return
+        if update.phase == "step":
+            label = f"{update.epoch}/{update.epochs}"
+            if self.task is None:
+                self.task = self.bar.add_task("train", total=update.steps, epoch=label, metrics=self.last)
+            self.bar.update(self.task, completed=update.step, total=update.steps, epoch=label, metrics=self.last)
+            return
+        parts = [f"loss {update.train_loss:.4f}"]
+        if update.val_loss is not None:
+            parts.append(f"val {update.val_loss:.4f}")
+        if update.val_cosine is not None:
+            parts.append(f"cos {update.val_cosine:.3f}")
+        self.last = "  ".join(parts) + ("  (best)" if update.best else "")
+        if self.task is not None:
+            self.bar.update(self.task, metrics=self.last)
+        self.bar.console.print(f"epoch {update.epoch}/{update.epochs}  {self.last}")

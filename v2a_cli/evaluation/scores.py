@@ -1,0 +1,62 @@
+"""KL divergence and Inception Score on PANNs class logits, and the CLIP-Score (CS).
+
+KL and IS follow haoheliu/audioldm_eval (the AudioLDM evaluation the paper's FD comes from):
+- KL: softmax over the 527 AudioSet logits, paired generated/reference files,
+  KL(p_ref ‖ p_gen) = Σ p_ref · (log p_ref − log(p_gen + 1e-6)), averaged over pairs ("kl").
+  The same with sigmoid outputs (not normalised per clip) is reported as "kl_sigmoid".
+- IS: softmax posteriors, shuffled with numpy RandomState(2020), split into 10 parts;
+  per part exp(mean_x KL(p(y|x) ‖ p(y))); mean and std over parts. With fewer than 20 files the
+  parts are fewer (at least 2 files each): a part of one file always scores exactly 1.
+CS (Sheffer & Adi's CLIP-Score, as the V2A-Mapper paper reports it): 100 × cosine between the CLIP
+image embedding of the visual prompt and the Wav2CLIP embedding of the sound, averaged over files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+KL_EPS = 1e-6
+IS_SPLITS = 10
+IS_SEED = 2020
+IS_MIN_PER_SPLIT = 2
+
+
+def kl_divergence(generated_logits: torch.Tensor, reference_logits: torch.Tensor) -> dict[str, float]:
+    """Mean KL(reference ‖ generated) over paired rows of [N, C] logits: softmax and sigmoid versions."""
+    generated, reference = generated_logits.double(), reference_logits.double()
+    if generated.shape != reference.shape or generated.ndim != 2 or generated.shape[0] == 0:
+        raise ValueError(f"need paired [N, C] logits, got {tuple(generated.shape)} and {tuple(reference.shape)}")
+    pairs = generated.shape[0]
+    softmax = F.kl_div((generated.softmax(dim=1) + KL_EPS).log(), reference.softmax(dim=1), reduction="sum") / pairs
+    sigmoid = F.kl_div((generated.sigmoid() + KL_EPS).log(), reference.sigmoid(), reduction="sum") / pairs
+    return {"kl": float(softmax), "kl_sigmoid": float(sigmoid)}
+
+
+def inception_score(logits: torch.Tensor, *, splits: int = IS_SPLITS, seed: int | None = IS_SEED) -> tuple[float, float]:
+    """(mean, std) of exp(E_x KL(p(y|x) ‖ p(y))) over `splits` parts (fewer when there are under 20 files)."""
+    logits = logits.double()
+    count = logits.shape[0]
+    if logits.ndim != 2 or count == 0:
+        raise ValueError(f"need [N, C] logits, got {tuple(logits.shape)}")
+    if seed is not None:
+        logits = logits[torch.from_numpy(np.random.RandomState(seed).permutation(count))]
+    splits = max(1, min(splits, count // IS_MIN_PER_SPLIT))
+    probs, log_probs = logits.softmax(dim=1), logits.log_softmax(dim=1)
+    scores = []
+    for index in range(splits):
+        part = slice(index * count // splits, (index + 1) * count // splits)
+        p, log_p = probs[part], log_probs[part]
+        marginal = p.mean(dim=0, keepdim=True)
+        scores.append(float((p * (log_p - marginal.log())).sum(dim=1).mean().exp()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def clip_score(image_embeddings: torch.Tensor, audio_embeddings: torch.Tensor) -> float:
+    """100 × mean cosine similarity of paired rows (embeddings need not be normalised)."""
+    if image_embeddings.shape != audio_embeddings.shape or image_embeddings.shape[0] == 0:
+        raise ValueError(f"need paired [N, D] embeddings, got {tuple(image_embeddings.shape)} and "
+                         f"{tuple(audio_embeddings.shape)}")
+    cosine = F.cosine_similarity(image_embeddings.double(), audio_embeddings.double(), dim=1)
+    return float(100.0 * cosine.mean())
