@@ -49,8 +49,30 @@ def register_loader(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
     return decorate
 
 
+LIBRARY_CHATTER_SILENCED = False
+
+
+def silence_library_chatter() -> None:
+    """transformers/diffusers print per-load progress bars and advisory warnings on stderr; our CLI
+    owns stderr. Hub download bars stay on: a multi-GB first download should show progress."""
+    global LIBRARY_CHATTER_SILENCED
+    if LIBRARY_CHATTER_SILENCED:
+        return
+    import diffusers.utils.logging as diffusers_logging
+    import huggingface_hub.utils as hub_utils
+    import transformers.utils.logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    diffusers_logging.set_verbosity_error()
+    hub_utils.enable_progress_bars()
+    LIBRARY_CHATTER_SILENCED = True
+
+
 def load_model(kind: str, spec: str, **kwargs: Any) -> Any:
     """Load the model of `kind` named by `spec` (Hub id, local path or URL)."""
+    silence_library_chatter()
     if kind not in LOADERS and kind in _LOADER_MODULES:
         import importlib
 

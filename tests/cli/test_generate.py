@@ -13,7 +13,7 @@ import soundfile
 
 from v2a_cli.testing.media import make_image, make_video
 
-FAST = ["--steps", "2", "--quiet"]
+FAST = ["--steps", "2"]
 
 
 def run_v2a(*args: str, env_extra: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -34,21 +34,21 @@ def media(tmp_path_factory):
     }
 
 
-def test_image_to_wav_has_the_right_length_and_rate(zoo_models_toml, media, tmp_path):
+def test_image_to_wav_has_the_right_length_and_rate(v2a, media, tmp_path):
     out = tmp_path / "dog.wav"
-    result = run_v2a("--models", str(zoo_models_toml), "generate", str(media["image"]), "-o", str(out),
+    code, out_text, err = v2a("generate", str(media["image"]), "-o", str(out),
                      "--duration", "2.5", *FAST)
-    assert result.returncode == 0, result.stderr
+    assert code == 0, err
     audio, rate = soundfile.read(out)
     assert rate == 16000 and audio.ndim == 1 and len(audio) == 40000
-    assert result.stdout.strip() == str(out)  # machine-readable: the written path on stdout
+    assert out_text.strip() == str(out)  # machine-readable: the written path on stdout
 
 
-def test_video_to_wav_and_to_mp4_with_untouched_video_packets(zoo_models_toml, media, tmp_path):
+def test_video_to_wav_and_to_mp4_with_untouched_video_packets(v2a, media, tmp_path):
     wav, mp4 = tmp_path / "street.wav", tmp_path / "street_sound.mp4"
     for out in (wav, mp4):
-        result = run_v2a("--models", str(zoo_models_toml), "generate", str(media["video"]), "-o", str(out), *FAST)
-        assert result.returncode == 0, result.stderr
+        code, out_text, err = v2a("generate", str(media["video"]), "-o", str(out), *FAST)
+        assert code == 0, err
     assert len(soundfile.read(wav)[0]) == 160000  # 10 s at 16 kHz
 
     def video_packets(path):
@@ -64,27 +64,27 @@ def test_video_to_wav_and_to_mp4_with_untouched_video_packets(zoo_models_toml, m
         assert abs(samples / stream.rate - 3.0) < 0.1
 
 
-def test_same_seed_same_audio_other_seed_other_audio(zoo_models_toml, media, tmp_path):
+def test_same_seed_same_audio_other_seed_other_audio(v2a, media, tmp_path):
     outs = {}
     for name, seed in (("a", "7"), ("b", "7"), ("c", "8")):
         out = tmp_path / f"{name}.wav"
-        result = run_v2a("--models", str(zoo_models_toml), "generate", str(media["image"]), "-o", str(out),
+        code, out_text, err = v2a("generate", str(media["image"]), "-o", str(out),
                          "--seed", seed, "--duration", "1", *FAST)
-        assert result.returncode == 0, result.stderr
+        assert code == 0, err
         outs[name] = soundfile.read(out)[0]
     assert np.array_equal(outs["a"], outs["b"])
     assert not np.array_equal(outs["a"], outs["c"])
 
 
-def test_out_dir_names_outputs_after_inputs_with_variations(zoo_models_toml, media, tmp_path):
+def test_out_dir_names_outputs_after_inputs_with_variations(v2a, media, tmp_path):
     out_dir = tmp_path / "sounds"
-    result = run_v2a("--models", str(zoo_models_toml), "generate", str(media["image"]), str(media["video"]),
+    code, out_text, err = v2a("generate", str(media["image"]), str(media["video"]),
                      "--out-dir", str(out_dir), "--variations", "2", "--duration", "1", *FAST)
-    assert result.returncode == 0, result.stderr
+    assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == ["dog.wav", "dog_v2.wav", "street.wav", "street_v2.wav"]
 
 
-def test_bad_inputs_are_one_line_each_and_the_rest_is_generated(zoo_models_toml, media, tmp_path):
+def test_bad_inputs_are_one_line_each_and_the_rest_is_generated(v2a, media, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "notes.mp4").write_text("this is not a video")
@@ -99,25 +99,25 @@ def test_bad_inputs_are_one_line_each_and_the_rest_is_generated(zoo_models_toml,
     missing = bad / "missing.png"
     out_dir = tmp_path / "out"
     inputs = [str(p) for p in (bad / "notes.mp4", bad / "empty.png", half, truncated, unknown, missing, media["image"])]
-    result = run_v2a("--models", str(zoo_models_toml), "generate", *inputs, "--out-dir", str(out_dir),
+    code, out_text, err = v2a("generate", *inputs, "--out-dir", str(out_dir),
                      "--duration", "1", *FAST)
-    assert result.returncode != 0
+    assert code != 0
     assert sorted(p.name for p in out_dir.iterdir()) == ["dog.wav"]
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
     for name in ("notes.mp4", "empty.png", "half.jpg", "truncated.mp4", "thing.xyz", "missing.png"):
-        assert sum(name in line for line in error_lines) == 1, (name, result.stderr)
-    assert "Traceback" not in result.stderr
+        assert sum(name in line for line in error_lines) == 1, (name, err)
+    assert "Traceback" not in err
 
 
-def test_existing_output_is_refused_unless_overwrite(zoo_models_toml, media, tmp_path):
+def test_existing_output_is_refused_unless_overwrite(v2a, media, tmp_path):
     out = tmp_path / "dog.wav"
     out.write_bytes(b"keep me")
-    result = run_v2a("--models", str(zoo_models_toml), "generate", str(media["image"]), "-o", str(out), *FAST)
-    assert result.returncode != 0 and "--overwrite" in result.stderr
+    code, out_text, err = v2a("generate", str(media["image"]), "-o", str(out), *FAST)
+    assert code != 0 and "--overwrite" in err
     assert out.read_bytes() == b"keep me"
-    result = run_v2a("--models", str(zoo_models_toml), "generate", str(media["image"]), "-o", str(out),
+    code, out_text, err = v2a("generate", str(media["image"]), "-o", str(out),
                      "--overwrite", "--duration", "1", *FAST)
-    assert result.returncode == 0, result.stderr
+    assert code == 0, err
     assert soundfile.read(out)[1] == 16000
 
 

@@ -41,7 +41,7 @@ def test_every_metric_and_the_report(folders, zoo_models):
     assert set(result.metrics) == {"fd", "fad", "cs", "kl", "kl_sigmoid", "is", "is_std"}
     assert all(np.isfinite(v) for v in result.metrics.values())
     assert result.metrics["fd"] > 0 and result.metrics["fad"] > 0
-    assert result.counts == {"generated": 4, "references": 4, "pairs": 3, "cs_pairs_named": 4, "cs_pairs": 4}
+    assert result.counts == {"generated": 4, "references": 4, "pairs": 3, "cs_pairs": 4}
     assert [p.split(":")[0] for p in result.problems] == [str(folders / "generated" / "broken.wav")]
     assert [p.rsplit("/", 1)[-1] for p in result.unpaired_generated] == ["street.wav"]
     assert [p.rsplit("/", 1)[-1] for p in result.unpaired_references] == ["lonely.wav"]

@@ -81,9 +81,15 @@ def test_bad_checkpoints_fail_with_one_line_naming_the_file(tmp_path, zoo_models
 def test_short_names_map_to_the_published_files_and_respect_offline(monkeypatch):
     from v2a_cli.evaluation import panns, vggish, wav2clip
 
-    assert panns.KNOWN_CHECKPOINTS["panns-cnn14-16k"].url.endswith("Cnn14_16k_mAP%3D0.438.pth")
+    assert panns.KNOWN_CHECKPOINTS["panns-cnn14"].url.endswith("Cnn14_16k_mAP%3D0.438.pth")  # the 16 kHz one
+    assert panns.KNOWN_CHECKPOINTS["panns-cnn14-32k"].url.endswith("Cnn14_mAP%3D0.431.pth")
     assert vggish.KNOWN_CHECKPOINTS["vggish"].url.endswith("vggish-10086976.pth")
     assert wav2clip.KNOWN_CHECKPOINTS["wav2clip"].url.endswith("Wav2CLIP.pt")
+    from v2a_cli.models_config import ModelsConfig
+
+    defaults = ModelsConfig()
+    assert defaults.panns in panns.KNOWN_CHECKPOINTS and defaults.vggish in vggish.KNOWN_CHECKPOINTS
+    assert defaults.wav2clip in wav2clip.KNOWN_CHECKPOINTS
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE"):
         load_model("vggish", "vggish")

@@ -19,3 +19,14 @@ def audioldm(audioldm_dir):
     from v2a_cli.generation.audioldm import AudioLDMGenerator
 
     return AudioLDMGenerator.load(str(audioldm_dir), device="cpu")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny models gain nothing from threads; on a shared 2-core machine, two threads per process are 5x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

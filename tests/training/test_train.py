@@ -104,7 +104,7 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def test_diffusion_mapper_matches_the_target_distribution(tmp_path, learning_pairs):
     config = TrainConfig(out=tmp_path / "run", pairs=learning_pairs, kind="diffusion", arch="mlp", expansion=1,
-                         epochs=4, batch_size=128, lr=2e-3, device="cpu", val_sampling_steps=10, val_max_samples=64)
+                         epochs=3, batch_size=128, lr=2e-3, device="cpu", val_sampling_steps=10, val_max_samples=64)
     trained = load_mapper(str(train_mapper(config)))
     assert trained.is_generative and trained.guidance == 0.9
     untrained = load_mapper(str(_untrained_like(tmp_path / "untrained", config)))

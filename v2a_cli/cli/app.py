@@ -64,3 +64,14 @@ def debug_enabled() -> bool:
 def report_error(message: str) -> None:
     """One line on stderr, as every known error is shown."""
     stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+
+
+def progress_bars(quiet: bool):
+    """A rich Progress on stderr (or a no-op when quiet)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        # Only on a terminal: piped stderr should carry log and error lines, not bar snapshots.
+        console=stderr, disable=quiet or not stderr.is_terminal, transient=True,
+    )

@@ -79,7 +79,7 @@ def compose(
 
     A weight after the last ':' (dog.png:2) counts that source twice; weights must be positive.
     """
-    from v2a_cli.cli.generate import progress_bars
+    from v2a_cli.cli.app import progress_bars
     from v2a_cli.generation.compose import mixed_conditions
     from v2a_cli.generation.interpolate import synthesize_in_batches
     from v2a_cli.generation.pipeline import GenerateOptions, Pipeline

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, stderr, stdout
+from v2a_cli.cli.app import app, global_options, progress_bars, stderr, stdout
 
 METRIC_LABELS: dict[str, str] = {
     "fd": "FD (PANNs) ↓", "fad": "FAD (VGGish) ↓", "cs": "CS (CLIP×Wav2CLIP) ↑", "kl": "KL softmax ↓",
@@ -33,7 +33,6 @@ def evaluate_command(
     wav2clip: Optional[str] = typer.Option(None, "--wav2clip", help="Wav2CLIP checkpoint."),
 ) -> None:
     """Score generated sounds: FD, FAD, CS, KL, IS. Embeddings are cached per file, so reruns are fast."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from v2a_cli.errors import OutputExistsError
     from v2a_cli.evaluation.evaluator import evaluate, parse_metrics
@@ -45,8 +44,7 @@ def evaluate_command(
         raise OutputExistsError(json_out)
     models = ModelsConfig.load(opts.models).with_overrides(panns=panns, vggish=vggish, wav2clip=wav2clip)
 
-    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=stderr, disable=opts.quiet)
+    bars = progress_bars(opts.quiet)
     tasks: dict[str, int] = {}
 
     def progress(stage: str, done: int, total: int) -> None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, stderr, stdout
+from v2a_cli.cli.app import app, global_options, progress_bars, stderr, stdout
 
 
 @app.command()
@@ -29,7 +29,6 @@ def extract(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --pairs-out file."),
 ) -> None:
     """Embed every video of a folder (per-frame CLIP, per-clip CLAP) into shards; killed runs resume."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from v2a_cli.errors import OutputExistsError
     from v2a_cli.models_config import ModelsConfig
@@ -40,8 +39,7 @@ def extract(
     if pairs_out is not None and pairs_out.exists() and not overwrite:
         raise OutputExistsError(pairs_out)  # before hours of extraction, not after
 
-    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=stderr, disable=opts.quiet)
+    bars = progress_bars(opts.quiet)
     with bars:
         task = bars.add_task("videos", total=None)
         report = extract_folder(

@@ -7,17 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, report_error, stderr, stdout
-
-
-def progress_bars(quiet: bool):
-    """A rich Progress on stderr (or a no-op when quiet)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=stderr, disable=quiet, transient=False,
-    )
+from v2a_cli.cli.app import app, global_options, progress_bars, report_error, stdout
 
 
 @app.command()
@@ -50,6 +40,7 @@ def generate(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
     dtype: str = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16."),
     batch_size: int = typer.Option(4, "--batch-size", help="Sounds generated per model call."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a sound that fits each picture or video."""
     from v2a_cli.generation.batch import generate_files, plan_outputs
@@ -74,7 +65,7 @@ def generate(
         plans = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video)
         pipeline = Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k,
                             bridge_temperature=bridge_temperature)
-        with progress_bars(opts.quiet) as bars:
+        with progress_bars(opts.quiet or quiet) as bars:
             inputs_task = bars.add_task("inputs", total=len(plans))
             steps_task = bars.add_task("denoising", total=steps)
 

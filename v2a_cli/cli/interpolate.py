@@ -96,7 +96,7 @@ def interpolate(
 
     --steps counts the sounds along the way; --denoise-steps is the diffusion's step count.
     """
-    from v2a_cli.cli.generate import progress_bars
+    from v2a_cli.cli.app import progress_bars
     from v2a_cli.generation.interpolate import crossfade_concat, interpolation_conditions, synthesize_in_batches
     from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
     from v2a_cli.media.audio import write_wav

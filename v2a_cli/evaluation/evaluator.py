@@ -279,7 +279,6 @@ def _clip_score(gen_ok: dict[str, dict[str, dict[str, torch.Tensor]]], prompts: 
     from v2a_cli.registry import load_model
 
     stems = sorted(set(gen_ok) & set(prompts))
-    result.counts["cs_pairs_named"] = len(stems)
     if not stems:
         result.skipped["cs"] = "no generated file has an image or video with the same name in --images"
         return

@@ -24,9 +24,9 @@ from v2a_cli.registry import register_loader
 
 ZENODO = "https://zenodo.org/records/3987831/files"
 KNOWN_CHECKPOINTS: dict[str, KnownCheckpoint] = {
-    # AudioLDM's evaluation (haoheliu/audioldm_eval) scores 16 kHz audio with this one.
-    "panns-cnn14-16k": KnownCheckpoint(f"{ZENODO}/Cnn14_16k_mAP%3D0.438.pth"),
-    "panns-cnn14": KnownCheckpoint(f"{ZENODO}/Cnn14_mAP%3D0.431.pth"),
+    # The default: AudioLDM's evaluation (haoheliu/audioldm_eval) scores 16 kHz audio with this one.
+    "panns-cnn14": KnownCheckpoint(f"{ZENODO}/Cnn14_16k_mAP%3D0.438.pth"),
+    "panns-cnn14-32k": KnownCheckpoint(f"{ZENODO}/Cnn14_mAP%3D0.431.pth"),  # panns_inference's model
 }
 CHECKPOINT_FILENAME = "Cnn14_16k_mAP=0.438.pth"  # looked for inside a folder spec
 

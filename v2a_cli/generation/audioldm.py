@@ -14,8 +14,10 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -73,15 +75,18 @@ class AudioLDMGenerator:
         conditions, and it runs once per prompt).
         """
         folder = resolve_dir(spec, kind="generator", allow_patterns=HUB_PATTERNS)
+        if not Path(spec).expanduser().exists() and _lacks_safetensors(folder):
+            folder = _hub_copy_as_safetensors(spec)
         device = torch.device(device)
         _check_layout(folder)
         from diffusers import AutoencoderKL, UNet2DConditionModel
         from transformers import AutoTokenizer, ClapTextModelWithProjection, SpeechT5HifiGan
 
-        unet = _load_weights(UNet2DConditionModel, folder, "unet", dtype)
-        vae = _load_weights(AutoencoderKL, folder, "vae", dtype)
-        vocoder = _load_weights(SpeechT5HifiGan, folder, "vocoder", dtype)
-        text_encoder = _load_weights(ClapTextModelWithProjection, folder, "text_encoder", torch.float32)
+        with _quiet_library_progress_bars():
+            unet = _load_weights(UNet2DConditionModel, folder, "unet", dtype)
+            vae = _load_weights(AutoencoderKL, folder, "vae", dtype)
+            vocoder = _load_weights(SpeechT5HifiGan, folder, "vocoder", dtype)
+            text_encoder = _load_weights(ClapTextModelWithProjection, folder, "text_encoder", torch.float32)
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"))
         except Exception as exc:
@@ -130,7 +135,7 @@ class AudioLDMGenerator:
         conditions = self._check_request(embeddings, seeds, steps, duration, negative)
         sampler = build_scheduler(scheduler, self.scheduler_config)
         stochastic = eta > 0
-        if stochastic and "variance_noise" not in inspect.signature(sampler.step).parameters:
+        if stochastic and not {"eta", "variance_noise"} <= set(inspect.signature(sampler.step).parameters):
             raise V2AError(f"eta applies to the ddim scheduler only (got eta={eta:g} with {scheduler!r})")
         count = len(conditions)
         use_guidance = guidance > 1.0
@@ -215,6 +220,76 @@ def _check_layout(folder: Path) -> None:
             raise CheckpointError(f"{sub}: only pickle (.bin) weights, which v2a does not load; "
                                   "convert them to safetensors or use a copy that has them")
         raise CheckpointError(f"{sub}: no safetensors weights; re-download the generator folder")
+
+
+# A Hub repo's pickle weights -> the safetensors name its class loads.
+SAFETENSORS_NAMES = {"diffusion_pytorch_model.bin": "diffusion_pytorch_model.safetensors",
+                     "pytorch_model.bin": "model.safetensors"}
+
+
+def _lacks_safetensors(folder: Path) -> bool:
+    return any(not any((folder / name).glob("*.safetensors")) for name in WEIGHTED_COMPONENTS)
+
+
+def _hub_copy_as_safetensors(spec: str) -> Path:
+    """A Hub repo published with only .bin weights: fetched and converted once into our cache.
+
+    Only for Hub repos (a user's own folder with .bin files is refused by `_check_layout`), and the
+    pickles are opened with torch.load(weights_only=True), which restores tensors and nothing else.
+    """
+    import hashlib
+    import shutil
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    from v2a_cli.registry import cache_dir
+
+    source = resolve_dir(spec, kind="generator", allow_patterns=HUB_PATTERNS + ["*/*.bin"])
+    target = cache_dir() / "converted" / "generator" / hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".part-"))
+    try:
+        for item in source.rglob("*"):
+            if item.is_dir():
+                continue
+            relative = item.relative_to(source)
+            destination = staging / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if item.suffix == ".bin":
+                if (source / relative.parent / SAFETENSORS_NAMES.get(item.name, "-")).exists():
+                    continue
+                try:
+                    state = torch.load(item, map_location="cpu", weights_only=True)
+                except Exception as exc:
+                    raise CheckpointError(f"{item}: cannot read these weights safely ({_short(exc)})") from exc
+                save_file({k: v.contiguous().clone() for k, v in state.items()},
+                          str(destination.with_name(SAFETENSORS_NAMES.get(item.name, item.stem + ".safetensors"))))
+            else:
+                shutil.copyfile(item, destination)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@contextmanager
+def _quiet_library_progress_bars() -> Iterator[None]:
+    """No per-file "Loading weights" bars from diffusers/transformers on the CLI's terminal; restored after."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    states = [(module, module.is_progress_bar_enabled()) for module in (diffusers_logging, transformers_logging)]
+    for module, _ in states:
+        module.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for module, enabled in states:
+            if enabled:
+                module.enable_progress_bar()
 
 
 def _load_weights(model_class: type, folder: Path, subfolder: str, dtype: torch.dtype):

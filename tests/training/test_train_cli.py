@@ -1,0 +1,66 @@
+"""`v2a train` end to end: from --pairs, and from --data (extraction first) with the tiny CLIP/CLAP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from v2a_cli.cli import main
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def test_train_from_pairs_prints_a_mapper_that_loads(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    from v2a_cli.mapper import load_mapper
+
+    g = torch.Generator().manual_seed(0)
+    clip = F.normalize(torch.randn(64, 512, generator=g), dim=-1)
+    save_file({"clip": clip, "clap": clip.flip(-1).contiguous()}, str(tmp_path / "pairs.safetensors"))
+    args = ["train", "--pairs", str(tmp_path / "pairs.safetensors"), "--out", str(tmp_path / "run"), "--kind",
+            "diffusion", "--arch", "transformer", "--depth", "1", "--heads", "2", "--dim-head", "16", "--ff-mult", "1",
+            "--epochs", "2", "--batch-size", "32", "--mapper-guidance", "1.5", "--device", "cpu"]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert out.strip() == str(tmp_path / "run" / "mapper")
+    assert "epoch 2/2" in err and "cos" in err  # progress with val loss / cosine on stderr
+    mapper = load_mapper(out.strip())
+    assert mapper.is_generative and mapper.guidance == 1.5
+    assert json.loads((tmp_path / "run/mapper/config.json").read_text())["training"]["lr"] == 1.1e-4
+
+    code, _, err = run_cli(args, capsys)  # same --out again without --resume
+    assert code == 1 and "pass --resume" in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_pairs_file_is_one_line(tmp_path, capsys):
+    code, out, err = run_cli(["train", "--pairs", str(tmp_path / "nope.safetensors"), "--out", str(tmp_path / "r"),
+                              "--device", "cpu"], capsys)
+    assert code == 1 and out == ""
+    assert "nope.safetensors" in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_from_a_video_folder_extracts_first(tmp_path, extract_models, extract_videos, extract_split_csv):
+    from v2a_cli.mapper import load_mapper
+    from v2a_cli.training.train import TrainConfig, train_mapper
+
+    models_toml = tmp_path / "models.toml"
+    models_toml.write_text(f'[models]\nclip = "{extract_models.clip}"\nclap = "{extract_models.clap}"\n'
+                           f'generator = "{extract_models.generator}"\n')
+    config = TrainConfig(out=tmp_path / "run", data=extract_videos, split_csv=extract_split_csv, kind="regression",
+                         arch="mlp", expansion=1, epochs=2, batch_size=4, device="cpu", models=str(models_toml),
+                         extract_options={"workers": 0, "shard_size": 2, "batch_size": 4})
+    mapper_dir = train_mapper(config)
+    assert (tmp_path / "run/embeddings").is_dir()
+    info = json.loads((mapper_dir / "config.json").read_text())["training"]["data"]
+    assert (info["n_train"], info["n_val"]) == (3, 1)  # the CSV's train / test clips that decode
+    mapper = load_mapper(str(mapper_dir))
+    assert mapper.map(torch.randn(2, mapper.config.dim)).shape == (2, mapper.config.dim)
