@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from v2a_cli.cli import options
 from v2a_cli.cli.app import app, global_options, stdout
 from v2a_cli.errors import InputError, OutputExistsError, V2AError
 
@@ -51,27 +52,27 @@ def compose(
     audios: List[str] = typer.Option([], "--audio", help="Audio source (or a video's soundtrack), optionally weighted: thunder.wav:0.5. Repeatable."),
     output: Path = typer.Option(..., "--output", "-o", help="Output .wav (variation v>1 adds _vN to the name)."),
     var_samples: int = typer.Option(1, "--var-samples", help="Generative mapper: average this many samples per image (SSV2A; more = typical, less diverse)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-    mapper: Optional[str] = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge'."),
-    generator: Optional[str] = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id."),
-    clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
-    clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
+    overwrite: bool = options.OVERWRITE,
+    mapper: Optional[str] = options.MAPPER,
+    generator: Optional[str] = options.GENERATOR,
+    clip: Optional[str] = options.CLIP,
+    clap: Optional[str] = options.CLAP,
     steps: int = typer.Option(200, "--steps", help="Denoising steps (paper: 200 with ddim; ~25 with --scheduler dpm)."),
-    scheduler: str = typer.Option("ddim", "--scheduler", help="ddim (paper) or dpm (fast, ~25 steps)."),
-    guidance: float = typer.Option(4.5, "--guidance", help="AudioLDM classifier-free guidance (paper: 4.5)."),
-    mapper_guidance: Optional[float] = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance."),
+    scheduler: str = options.SCHEDULER,
+    guidance: float = options.GUIDANCE,
+    mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24)."),
-    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Text to steer away from."),
+    negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
     fps: float = typer.Option(1.0, "--fps", help="Video sources: frames sampled per second."),
     max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video sources: sample frames from the first N seconds."),
-    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one embedding: average, middle, random."),
-    bridge_top_k: int = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound classes mixed."),
-    bridge_temperature: float = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
-    dtype: str = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16."),
-    batch_size: int = typer.Option(4, "--batch-size", help="Sounds generated per model call."),
+    aggregate: str = options.AGGREGATE,
+    bridge_top_k: int = options.BRIDGE_TOP_K,
+    bridge_temperature: float = options.BRIDGE_TEMPERATURE,
+    device: str = options.DEVICE,
+    dtype: str = options.DTYPE,
+    batch_size: int = options.BATCH_SIZE,
 ) -> None:
     """Write one sound for a scene of up to 64 sources, mixed by a normalised weighted mean in CLAP space.
 

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from v2a_cli.cli import options
 from v2a_cli.cli.app import app, global_options, progress_bars, report_error, stdout
 
 
@@ -17,29 +18,29 @@ def generate(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file for one input: .wav, or .mp4/.mov/.mkv/.webm for a video input."),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-d", help="Folder for outputs named after the inputs (default: current folder)."),
     as_video: bool = typer.Option(False, "--as-video", help="With --out-dir: write video inputs as a copy of the video with the new soundtrack."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-    mapper: Optional[str] = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge' (zero-shot, the default)."),
-    generator: Optional[str] = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id (default cvssp/audioldm-s-full-v2)."),
-    clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
-    clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
+    overwrite: bool = options.OVERWRITE,
+    mapper: Optional[str] = options.MAPPER,
+    generator: Optional[str] = options.GENERATOR,
+    clip: Optional[str] = options.CLIP,
+    clap: Optional[str] = options.CLAP,
     steps: int = typer.Option(200, "--steps", help="Denoising steps (paper: 200 with ddim; ~25 with --scheduler dpm)."),
-    scheduler: str = typer.Option("ddim", "--scheduler", help="ddim (paper) or dpm (fast, ~25 steps)."),
-    guidance: float = typer.Option(4.5, "--guidance", help="AudioLDM classifier-free guidance (paper: 4.5)."),
-    mapper_guidance: Optional[float] = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance (paper's best 0.9)."),
+    scheduler: str = options.SCHEDULER,
+    guidance: float = options.GUIDANCE,
+    mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24 for AudioLDM)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
     prompt_weight: float = typer.Option(0.3, "--prompt-weight", help="Weight of --prompt in the mix (0..1)."),
-    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Text to steer away from."),
+    negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
     fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second."),
     max_seconds: float = typer.Option(10.0, "--max-seconds", help="Sample video frames from the first N seconds."),
-    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one embedding: average, middle, random."),
-    bridge_top_k: int = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound classes mixed."),
-    bridge_temperature: float = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
-    dtype: str = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16."),
-    batch_size: int = typer.Option(4, "--batch-size", help="Sounds generated per model call."),
+    aggregate: str = options.AGGREGATE,
+    bridge_top_k: int = options.BRIDGE_TOP_K,
+    bridge_temperature: float = options.BRIDGE_TEMPERATURE,
+    device: str = options.DEVICE,
+    dtype: str = options.DTYPE,
+    batch_size: int = options.BATCH_SIZE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a sound that fits each picture or video."""

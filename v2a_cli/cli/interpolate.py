@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from v2a_cli.cli import options
 from v2a_cli.cli.app import app, global_options, stdout
 from v2a_cli.errors import OutputExistsError, V2AError
 
@@ -67,26 +68,26 @@ def interpolate(
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the step files 00.wav, 01.wav, ..."),
     concat: Optional[Path] = typer.Option(None, "--concat", help="Also write all steps joined into this .wav."),
     crossfade: float = typer.Option(0.1, "--crossfade", help="Seconds of equal-power crossfade between steps in --concat."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-    mapper: Optional[str] = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge'."),
-    generator: Optional[str] = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id."),
-    clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
-    clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
+    overwrite: bool = options.OVERWRITE,
+    mapper: Optional[str] = options.MAPPER,
+    generator: Optional[str] = options.GENERATOR,
+    clip: Optional[str] = options.CLIP,
+    clap: Optional[str] = options.CLAP,
     denoise_steps: int = typer.Option(200, "--denoise-steps", help="Denoising steps per sound (generate's --steps; paper: 200 ddim, ~25 dpm)."),
-    scheduler: str = typer.Option("ddim", "--scheduler", help="ddim (paper) or dpm (fast, ~25 steps)."),
-    guidance: float = typer.Option(4.5, "--guidance", help="AudioLDM classifier-free guidance (paper: 4.5)."),
-    mapper_guidance: Optional[float] = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance."),
+    scheduler: str = options.SCHEDULER,
+    guidance: float = options.GUIDANCE,
+    mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),
-    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Text to steer away from."),
+    negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
     fps: float = typer.Option(1.0, "--fps", help="Video endpoints: frames sampled per second."),
     max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video endpoints: sample frames from the first N seconds."),
-    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one embedding: average, middle, random."),
-    bridge_top_k: int = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound classes mixed."),
-    bridge_temperature: float = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
-    dtype: str = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16."),
-    batch_size: int = typer.Option(4, "--batch-size", help="Sounds generated per model call."),
+    aggregate: str = options.AGGREGATE,
+    bridge_top_k: int = options.BRIDGE_TOP_K,
+    bridge_temperature: float = options.BRIDGE_TEMPERATURE,
+    device: str = options.DEVICE,
+    dtype: str = options.DTYPE,
+    batch_size: int = options.BATCH_SIZE,
 ) -> None:
     """Write --steps sounds that walk from START to --to in CLAP space (00.wav ... in -o DIR).
 

@@ -1,0 +1,21 @@
+"""Options shared by the commands that generate (generate, compose, interpolate): declared once."""
+
+from __future__ import annotations
+
+import typer
+
+OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
+MAPPER = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge' (zero-shot, the default).")
+GENERATOR = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id (default cvssp/audioldm-s-full-v2).")
+CLIP = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder).")
+CLAP = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder.")
+SCHEDULER = typer.Option("ddim", "--scheduler", help="ddim (paper, 200 steps), dpm (fast, ~25 steps) or euler.")
+GUIDANCE = typer.Option(4.5, "--guidance", help="AudioLDM classifier-free guidance (paper: 4.5).")
+MAPPER_GUIDANCE = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance (paper's best 0.9).")
+NEGATIVE_PROMPT = typer.Option(None, "--negative-prompt", help="Text to steer away from.")
+AGGREGATE = typer.Option("average", "--aggregate", help="Video frames -> one embedding: average, middle, random.")
+BRIDGE_TOP_K = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound classes mixed.")
+BRIDGE_TEMPERATURE = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature.")
+DEVICE = typer.Option("auto", "--device", help="auto, cpu, cuda, mps.")
+DTYPE = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16.")
+BATCH_SIZE = typer.Option(4, "--batch-size", help="Sounds generated per model call.")
