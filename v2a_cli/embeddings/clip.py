@@ -42,6 +42,9 @@ class ClipEncoder:
     @classmethod
     def load(cls, spec: str, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "ClipEncoder":
         folder = resolve_dir(spec, kind="clip", allow_patterns=HUB_PATTERNS)
+        if not Path(spec).expanduser().exists() and not (folder / WEIGHT_NAMES[0]).is_file():
+            # A Hub repo without safetensors: take its .bin, which open_clip reads with weights_only=True.
+            folder = resolve_dir(spec, kind="clip", allow_patterns=HUB_PATTERNS + [WEIGHT_NAMES[1]])
         weights = _weights_file(folder, spec)
         import open_clip
 
