@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from v2a_cli.errors import ModelUnavailableError
+from v2a_cli.files import atomic_output
 
 HUB_PREFIX = "hf-hub:"
 LIBRARY_NAME = "v2a_cli"
@@ -190,24 +190,19 @@ def _download_url(url: str, *, kind: str, sha256: str | None) -> Path:
         return target
     if hub_offline():
         raise _unavailable(kind, url, "not in the cache and downloads are off")
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        if sha256 and digest.hexdigest() != sha256:
-            raise _unavailable(kind, url, f"checksum mismatch (got sha256 {digest.hexdigest()[:12]}…)")
-        os.replace(tmp, target)
+        with atomic_output(target, overwrite=True) as tmp:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+                while chunk := response.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if sha256 and digest.hexdigest() != sha256:
+                raise _unavailable(kind, url, f"checksum mismatch (got sha256 {digest.hexdigest()[:12]}…)")
     except ModelUnavailableError:
         raise
     except Exception as exc:
         raise _unavailable(kind, url, _short(exc)) from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 
 from v2a_cli.embeddings import clap_convert
 from v2a_cli.errors import CheckpointError, V2AError
+from v2a_cli.files import atomic_output
 from v2a_cli.registry import cache_dir, register_loader, resolve_dir, resolve_file
 
 # The diffusers AudioLDM repo: its tokenizer/ folder is roberta-base's, the tokenizer AudioLDM's CLAP uses.
@@ -177,15 +176,8 @@ def cached_conversion(ckpt: Path) -> Path:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "w") as stream:
-            json.dump(data, stream)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(data))
 
 
 def load_converted(folder: Path):

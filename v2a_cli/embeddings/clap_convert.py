@@ -10,18 +10,14 @@ every model key must be filled. Anything else is a `CheckpointError`.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from v2a_cli.errors import CheckpointError, V2AError
+from v2a_cli.files import atomic_folder
 
 CKPT_PREFIX = "cond_stage_model.model."
 SAMPLE_RATE = 48_000
@@ -319,17 +315,9 @@ def convert_audioldm_ckpt(ckpt_path: str | Path, out_dir: str | Path) -> Path:
 
     # Derived buffers are rebuilt by the constructor (and checked at load); they are not stored.
     weights = {name: tensor.contiguous() for name, tensor in result.state_dict.items() if not DERIVED_BUFFERS.match(name)}
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.part-"))
-    try:
+    with atomic_folder(out_dir) as staging:
         save_file(weights, str(staging / WEIGHTS_NAME), metadata={"format": "pt", "source": ckpt_path.name})
         config.save_pretrained(staging)
         feature_extractor.save_pretrained(staging)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return out_dir
 

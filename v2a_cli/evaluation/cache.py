@@ -8,12 +8,11 @@ unreadable entry counts as a miss and is rewritten.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from v2a_cli.files import atomic_output
 from v2a_cli.registry import cache_dir
 
 # Bump when the audio front ends or what is stored change, so old entries are not reused.
@@ -49,12 +48,5 @@ class EmbeddingCache:
     def put(self, content_hash: str, tensors: dict[str, torch.Tensor]) -> None:
         from safetensors.torch import save_file
 
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=self.folder, suffix=".part")
-        os.close(handle)
-        try:
-            save_file({name: tensor.contiguous() for name, tensor in tensors.items()}, temp)
-            os.replace(temp, self._entry(content_hash))
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        with atomic_output(self._entry(content_hash), overwrite=True) as temp:
+            save_file({name: tensor.contiguous() for name, tensor in tensors.items()}, str(temp))

@@ -9,14 +9,13 @@ safetensors under `cache_dir()/converted/<kind>/`, and later loads read that fil
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from v2a_cli.errors import CheckpointError
+from v2a_cli.files import atomic_output
 from v2a_cli.registry import cache_dir, resolve_file
 
 
@@ -107,15 +106,8 @@ def _read_safetensors(path: Path, spec: str) -> dict[str, torch.Tensor]:
 def _write_safetensors(tensors: dict[str, torch.Tensor], target: Path) -> None:
     from safetensors.torch import save_file
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    os.close(handle)
-    try:
-        save_file({name: tensor.contiguous() for name, tensor in tensors.items()}, temp)
-        os.replace(temp, target)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    with atomic_output(target, overwrite=True) as temp:
+        save_file({name: tensor.contiguous() for name, tensor in tensors.items()}, str(temp))
 
 
 def file_key(path: Path) -> str:

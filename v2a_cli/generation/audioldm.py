@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -239,19 +238,17 @@ def _hub_copy_as_safetensors(spec: str) -> Path:
     """
     import hashlib
     import shutil
-    import tempfile
 
     from safetensors.torch import save_file
 
+    from v2a_cli.files import atomic_folder
     from v2a_cli.registry import cache_dir
 
     source = resolve_dir(spec, kind="generator", allow_patterns=HUB_PATTERNS + ["*/*.bin"])
     target = cache_dir() / "converted" / "generator" / hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
     if target.is_dir():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".part-"))
-    try:
+    with atomic_folder(target) as staging:
         for item in source.rglob("*"):
             if item.is_dir():
                 continue
@@ -269,9 +266,6 @@ def _hub_copy_as_safetensors(spec: str) -> Path:
                           str(destination.with_name(SAFETENSORS_NAMES.get(item.name, item.stem + ".safetensors"))))
             else:
                 shutil.copyfile(item, destination)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

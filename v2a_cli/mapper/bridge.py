@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
@@ -20,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
+from v2a_cli.files import atomic_output
 from v2a_cli.models_config import ModelsConfig
 
 VOCAB_DIR = Path(__file__).with_name("vocab")
@@ -226,16 +225,9 @@ def _read_cache(path: Path, class_names: Sequence[str]) -> tuple[torch.Tensor, t
 def _write_cache(path: Path, class_names: Sequence[str], clip_text: torch.Tensor, clap_text: torch.Tensor) -> None:
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
-    try:
-        save_file({"clip_text": clip_text.contiguous(), "clap_text": clap_text.contiguous()}, tmp,
+    with atomic_output(path, overwrite=True) as tmp:
+        save_file({"clip_text": clip_text.contiguous(), "clap_text": clap_text.contiguous()}, str(tmp),
                   metadata={"class_names": json.dumps(list(class_names))})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def build_bridge(models: ModelsConfig, *, device: Any = "cpu", top_k: int = 5, temperature: float = 0.01,

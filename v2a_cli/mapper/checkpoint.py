@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ import torch
 from torch import nn
 
 from v2a_cli.errors import CheckpointError
+from v2a_cli.files import atomic_folder
 from v2a_cli.mapper.diffusion import DiffusionSettings
 from v2a_cli.mapper.networks import EMBED_DIM, NETWORKS, PAPER_DEFAULTS
 
@@ -161,36 +159,9 @@ def write_mapper_folder(folder: str | Path, network: nn.Module, config: MapperCo
     from safetensors.torch import save_file
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         save_file(state_dict_for_saving(network), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
         (tmp / CONFIG_NAME).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
         for name, data in (extra_files or {}).items():
             (tmp / name).write_bytes(data)
-        apply_default_permissions(tmp)
-        replace_dir(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return folder
-
-
-def apply_default_permissions(folder: Path) -> None:
-    """mkdtemp makes a private (0700) folder; give the result the modes a plain mkdir/open would have."""
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)
-    for path in folder.iterdir():
-        path.chmod(0o666 & ~umask)
-
-
-def replace_dir(src: Path, dst: Path) -> None:
-    """Move the finished folder `src` to `dst`; an old `dst` is moved aside first and then removed."""
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)

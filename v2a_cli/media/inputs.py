@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from v2a_cli.errors import InputError, OutputExistsError
+from v2a_cli.errors import InputError
+from v2a_cli.files import atomic_output  # noqa: F401  (re-exported: media writers use it)
 
 if TYPE_CHECKING:
     import av  # imported for real inside open_input: this module stays light
@@ -95,37 +95,6 @@ def expand_inputs(items: Sequence[str | Path]) -> tuple[list[Path], list[InputEr
                 seen.add(key)
                 paths.append(path)
     return paths, errors
-
-
-@contextmanager
-def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; on success it replaces `path` in one rename.
-
-    Raises OutputExistsError up front when `path` exists and not `overwrite`. Parent folders are
-    created. On any error the temporary file is removed, so no partial output is ever left.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(path)
-    if path.is_dir():
-        raise InputError(path, "is a folder; give a file name for the output")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder (so os.replace is a rename on one file system), same suffix (so format guessing works).
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
-    os.close(handle)
-    temp = Path(temp_name)
-    os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the modes a plain open() gives
-    try:
-        yield temp
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @contextmanager

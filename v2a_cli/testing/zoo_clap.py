@@ -9,11 +9,11 @@ ignore, so tests run the real conversion path.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from v2a_cli.files import atomic_output
 
 CKPT_NAME = "audioldm-tiny.ckpt"
 # Non-CLAP keys of a real AudioLDM checkpoint (UNet, VAE): present so that tests prove they are ignored.
@@ -109,14 +109,8 @@ def write_audioldm_ckpt(clap_model, path: str | Path) -> Path:
     state = {CKPT_PREFIX + name: tensor.detach().clone().contiguous() for name, tensor in laion.items()}
     for key in OTHER_KEYS:
         state[key] = torch.randn(4, 4, generator=generator)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_output(path, overwrite=True) as tmp:
         torch.save({"state_dict": state, "epoch": 0, "global_step": 0}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

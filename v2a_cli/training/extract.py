@@ -21,13 +21,13 @@ import itertools
 import json
 import os
 import re
-import tempfile
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from v2a_cli.errors import InputError, V2AError
+from v2a_cli.files import atomic_output
 from v2a_cli.models_config import ModelsConfig
 from v2a_cli.training.splits import DEFAULT_TEST_FRACTION, SplitEntry, assign_splits
 
@@ -471,14 +471,8 @@ def _check_settings(*, fps: float, max_seconds: float, min_seconds: float, shard
 
 def write_atomically(path: Path, write) -> None:
     """Call write(temp_path) for a temp file next to `path`, then rename it over `path`."""
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(tmp_name))
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, overwrite=True) as tmp:
+        write(tmp)
 
 
 def _read_json(path: Path) -> dict:

@@ -1,0 +1,81 @@
+"""Atomic writes: a file or folder appears whole under its name, or not at all (kills, full disks).
+
+Every writer in v2a (outputs, caches, checkpoints, shards) goes through these two context managers,
+so no reader ever sees a partial file and outputs get the permissions a plain open()/mkdir gives.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from v2a_cli.errors import InputError, OutputExistsError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success it replaces `path` in one rename.
+
+    Raises OutputExistsError up front when `path` exists and not `overwrite`. Parent folders are
+    created. On any error the temporary file is removed, so no partial output is ever left.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(path)
+    if path.is_dir():
+        raise InputError(path, "is a folder; give a file name for the output")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder (so os.replace is a rename on one file system), same suffix (so format guessing works).
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+    os.close(handle)
+    temp = Path(temp_name)
+    os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the modes a plain open() gives
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_folder(folder: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder next to `folder`; on success it replaces `folder` (an old one is
+    moved aside first, then removed). On any error the staging folder is removed."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        yield staging
+        _apply_default_permissions(staging)
+        _replace_dir(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _apply_default_permissions(folder: Path) -> None:
+    """mkdtemp makes a private (0700) folder; give the result the modes a plain mkdir/open would have."""
+    umask = _umask()
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
