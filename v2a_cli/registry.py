@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -49,37 +51,46 @@ def register_loader(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
     return decorate
 
 
-LIBRARY_CHATTER_SILENCED = False
-
-
-def silence_library_chatter() -> None:
-    """transformers/diffusers print per-load progress bars and advisory warnings on stderr; our CLI
-    owns stderr. Hub download bars stay on: a multi-GB first download should show progress."""
-    global LIBRARY_CHATTER_SILENCED
-    if LIBRARY_CHATTER_SILENCED:
-        return
+@contextmanager
+def quiet_library_loading() -> Iterator[None]:
+    """While models load or save: no per-file progress bars or advisory logs from transformers and
+    diffusers (the CLI owns stderr). Hub download bars stay as they were: a multi-GB first download
+    should show progress. Everything is restored afterwards."""
     import diffusers.utils.logging as diffusers_logging
     import huggingface_hub.utils as hub_utils
     import transformers.utils.logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()
-    diffusers_logging.disable_progress_bar()
-    diffusers_logging.set_verbosity_error()
-    hub_utils.enable_progress_bars()
-    LIBRARY_CHATTER_SILENCED = True
+    hub_bars = not hub_utils.are_progress_bars_disabled()
+    saved = [(module, module.is_progress_bar_enabled(), module.get_verbosity())
+             for module in (diffusers_logging, transformers_logging)]
+    for module, _, _ in saved:
+        module.disable_progress_bar()  # transformers' also switches the Hub's bars off: restored below
+        module.set_verbosity_error()
+    if hub_bars:
+        hub_utils.enable_progress_bars()
+    try:
+        yield
+    finally:
+        for module, bars, verbosity in saved:
+            if bars:
+                module.enable_progress_bar()
+            module.set_verbosity(verbosity)
+        if hub_bars:
+            hub_utils.enable_progress_bars()
+        else:
+            hub_utils.disable_progress_bars()
 
 
 def load_model(kind: str, spec: str, **kwargs: Any) -> Any:
     """Load the model of `kind` named by `spec` (Hub id, local path or URL)."""
-    silence_library_chatter()
     if kind not in LOADERS and kind in _LOADER_MODULES:
         import importlib
 
         importlib.import_module(_LOADER_MODULES[kind])
     if kind not in LOADERS:
         raise KeyError(f"no loader registered for model kind {kind!r}; known: {sorted(_LOADER_MODULES)}")
-    return LOADERS[kind](spec, **kwargs)
+    with quiet_library_loading():
+        return LOADERS[kind](spec, **kwargs)
 
 
 def cache_dir() -> Path:

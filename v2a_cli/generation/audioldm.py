@@ -14,9 +14,8 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import CheckpointError, V2AError
 from v2a_cli.generation.schedulers import FOLDER_SCHEDULERS, build_scheduler, scheduler_class
-from v2a_cli.registry import register_loader, resolve_dir
+from v2a_cli.registry import quiet_library_loading, register_loader, resolve_dir
 
 MAX_DURATION = 10.24  # seconds: AudioLDM's training clip length (1024 mel frames, a 256-frame latent)
 COMPONENTS = ("unet", "vae", "vocoder", "text_encoder", "tokenizer", "scheduler")
@@ -81,7 +80,7 @@ class AudioLDMGenerator:
         from diffusers import AutoencoderKL, UNet2DConditionModel
         from transformers import AutoTokenizer, ClapTextModelWithProjection, SpeechT5HifiGan
 
-        with _quiet_library_progress_bars():
+        with quiet_library_loading():
             unet = _load_weights(UNet2DConditionModel, folder, "unet", dtype)
             vae = _load_weights(AutoencoderKL, folder, "vae", dtype)
             vocoder = _load_weights(SpeechT5HifiGan, folder, "vocoder", dtype)
@@ -267,23 +266,6 @@ def _hub_copy_as_safetensors(spec: str) -> Path:
             else:
                 shutil.copyfile(item, destination)
     return target
-
-
-@contextmanager
-def _quiet_library_progress_bars() -> Iterator[None]:
-    """No per-file "Loading weights" bars from diffusers/transformers on the CLI's terminal; restored after."""
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
-
-    states = [(module, module.is_progress_bar_enabled()) for module in (diffusers_logging, transformers_logging)]
-    for module, _ in states:
-        module.disable_progress_bar()
-    try:
-        yield
-    finally:
-        for module, enabled in states:
-            if enabled:
-                module.enable_progress_bar()
 
 
 def _load_weights(model_class: type, folder: Path, subfolder: str, dtype: torch.dtype):

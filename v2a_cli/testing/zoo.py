@@ -18,12 +18,16 @@ from pathlib import Path
 
 def build_zoo(folder: str | Path, *, mapper_kind: str = "diffusion", mapper_arch: str = "transformer") -> Path:
     """Write the zoo into `folder` (created) and return the path of its models.toml."""
-    from v2a_cli.registry import silence_library_chatter
+    from v2a_cli.registry import quiet_library_loading
+
+    with quiet_library_loading():  # no "Writing model shards" bars
+        return _build_zoo(Path(folder).expanduser().resolve(), mapper_kind, mapper_arch)
+
+
+def _build_zoo(root: Path, mapper_kind: str, mapper_arch: str) -> Path:
     from v2a_cli.testing import zoo_clap, zoo_clip, zoo_eval, zoo_generator, zoo_mapper
     from v2a_cli.testing.tiny_tokenizer import write_tiny_roberta_tokenizer
 
-    silence_library_chatter()
-    root = Path(folder).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     clip_dir = zoo_clip.build_clip(root / "clip")
     clap_model = zoo_clap.build_tiny_clap_model(seed=0)
