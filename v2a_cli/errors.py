@@ -32,3 +32,10 @@ class OutputExistsError(V2AError):
 
 class CheckpointError(V2AError):
     """A checkpoint folder is missing files or does not match its config."""
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception as a short reason for a one-line message: its first line, or its class name."""
+    text = str(exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."

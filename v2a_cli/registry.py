@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from v2a_cli.errors import ModelUnavailableError
+from v2a_cli.errors import ModelUnavailableError, first_line
 from v2a_cli.files import atomic_output
 
 HUB_PREFIX = "hf-hub:"
@@ -155,7 +155,7 @@ def resolve_dir(spec: str, *, kind: str, allow_patterns: list[str] | None = None
             library_name=LIBRARY_NAME,
         )
     except Exception as exc:  # hub errors come in many classes; all mean "not available"
-        raise _unavailable(kind, spec, _short(exc)) from exc
+        raise _unavailable(kind, spec, first_line(exc)) from exc
     return Path(path)
 
 
@@ -184,7 +184,7 @@ def resolve_file(spec: str, filename: str | None = None, *, kind: str, sha256: s
             library_name=LIBRARY_NAME,
         )
     except Exception as exc:
-        raise _unavailable(kind, spec, _short(exc)) from exc
+        raise _unavailable(kind, spec, first_line(exc)) from exc
     return Path(path)
 
 
@@ -213,10 +213,6 @@ def _download_url(url: str, *, kind: str, sha256: str | None) -> Path:
     except ModelUnavailableError:
         raise
     except Exception as exc:
-        raise _unavailable(kind, url, _short(exc)) from exc
+        raise _unavailable(kind, url, first_line(exc)) from exc
     return target
 
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."

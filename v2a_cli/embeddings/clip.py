@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from v2a_cli.errors import CheckpointError
+from v2a_cli.errors import CheckpointError, first_line
 from v2a_cli.registry import register_loader, resolve_dir
 
 CONFIG_NAME = "open_clip_config.json"
@@ -53,7 +53,7 @@ class ClipEncoder:
                                                                          weights_only=True)
             tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
         except Exception as exc:  # truncated weights, shape mismatch, bad config: all "this folder is broken"
-            raise CheckpointError(f"{weights}: cannot build the CLIP model ({_first_line(exc)}); "
+            raise CheckpointError(f"{weights}: cannot build the CLIP model ({first_line(exc, 200)}); "
                                   f"re-download the model '{spec}'") from exc
         device = torch.device(device)
         model = model.to(device=device, dtype=dtype).eval()
@@ -94,10 +94,6 @@ def _weights_file(folder: Path, spec: str) -> Path:
     # open_clip would silently build random weights; that must never pass for a real model.
     raise CheckpointError(f"{folder}: no {WEIGHT_NAMES[0]}; re-download the model '{spec}' or write its weights there")
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 @register_loader("clip")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from v2a_cli.errors import CheckpointError
+from v2a_cli.errors import CheckpointError, first_line
 from v2a_cli.files import atomic_output
 from v2a_cli.registry import cache_dir, resolve_file
 
@@ -81,7 +81,7 @@ def _read_pth(path: Path, *, kind: str, subkey: str | None) -> dict[str, torch.T
         with torch.serialization.safe_globals(_numpy_data_globals()):
             data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated download, HTML error page, foreign pickle: all "not this checkpoint"
-        raise CheckpointError(f"{path}: not a readable {kind} checkpoint ({_first_line(exc)}); "
+        raise CheckpointError(f"{path}: not a readable {kind} checkpoint ({first_line(exc, 200)}); "
                               f"delete it and download it again") from exc
     if subkey is not None and isinstance(data, dict) and isinstance(data.get(subkey), dict):
         data = data[subkey]
@@ -100,7 +100,7 @@ def _read_safetensors(path: Path, spec: str) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except Exception as exc:
-        raise CheckpointError(f"{path}: unreadable safetensors file ({_first_line(exc)}); re-download '{spec}'") from exc
+        raise CheckpointError(f"{path}: unreadable safetensors file ({first_line(exc, 200)}); re-download '{spec}'") from exc
 
 
 def _write_safetensors(tensors: dict[str, torch.Tensor], target: Path) -> None:
@@ -124,14 +124,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
-
 
 def load_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor], *, source: Path, kind: str) -> None:
     """load_state_dict(strict=True); a mismatch is a CheckpointError naming the file."""
     try:
         module.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{source}: does not match the {kind} network ({_first_line(exc)})") from exc
+        raise CheckpointError(f"{source}: does not match the {kind} network ({first_line(exc, 200)})") from exc

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from v2a_cli.errors import CheckpointError, V2AError
+from v2a_cli.errors import CheckpointError, V2AError, first_line
 from v2a_cli.generation.schedulers import FOLDER_SCHEDULERS, build_scheduler, scheduler_class
 from v2a_cli.registry import quiet_library_loading, register_loader, resolve_dir
 
@@ -88,7 +88,7 @@ class AudioLDMGenerator:
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"))
         except Exception as exc:
-            raise CheckpointError(f"{folder / 'tokenizer'}: cannot load the tokenizer ({_short(exc)}); "
+            raise CheckpointError(f"{folder / 'tokenizer'}: cannot load the tokenizer ({first_line(exc)}); "
                                   "re-download the generator folder") from exc
         generator = cls(unet=unet.to(device).eval(), vae=vae.to(device).eval(), vocoder=vocoder.to(device).eval(),
                         text_encoder=text_encoder.to(device).eval(), tokenizer=tokenizer,
@@ -260,7 +260,7 @@ def _hub_copy_as_safetensors(spec: str) -> Path:
                 try:
                     state = torch.load(item, map_location="cpu", weights_only=True)
                 except Exception as exc:
-                    raise CheckpointError(f"{item}: cannot read these weights safely ({_short(exc)})") from exc
+                    raise CheckpointError(f"{item}: cannot read these weights safely ({first_line(exc)})") from exc
                 save_file({k: v.contiguous().clone() for k, v in state.items()},
                           str(destination.with_name(SAFETENSORS_NAMES.get(item.name, item.stem + ".safetensors"))))
             else:
@@ -272,7 +272,7 @@ def _load_weights(model_class: type, folder: Path, subfolder: str, dtype: torch.
     try:
         return model_class.from_pretrained(str(folder), subfolder=subfolder, use_safetensors=True, dtype=dtype)
     except Exception as exc:  # corrupt/truncated files or config mismatches surface in many classes
-        raise CheckpointError(f"{folder / subfolder}: cannot load {model_class.__name__} ({_short(exc)}); "
+        raise CheckpointError(f"{folder / subfolder}: cannot load {model_class.__name__} ({first_line(exc)}); "
                               "re-download the generator folder") from exc
 
 
@@ -281,7 +281,7 @@ def _scheduler_config(folder: Path) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: unreadable scheduler config ({_short(exc)}); re-download it") from exc
+        raise CheckpointError(f"{path}: unreadable scheduler config ({first_line(exc)}); re-download it") from exc
     class_name = config.get("_class_name")
     if class_name not in FOLDER_SCHEDULERS:
         raise CheckpointError(f"{path}: unknown scheduler class {class_name!r}; "
@@ -289,7 +289,3 @@ def _scheduler_config(folder: Path) -> dict[str, Any]:
     scheduler_class(class_name).from_config(config)  # validates the config now rather than mid-run
     return config
 
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."

@@ -14,8 +14,9 @@ import torch
 
 from v2a_cli.errors import InputError, OutputExistsError, V2AError
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
+from v2a_cli.media.mux import OUTPUT_FORMATS
 
-VIDEO_OUT_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm"}
+VIDEO_OUT_SUFFIXES = frozenset(OUTPUT_FORMATS)  # the containers mux_audio_into_video writes
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,9 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
 
     queue: list[tuple[PlannedOutput, torch.Tensor]] = []
 
-    def flush() -> None:
-        if not queue:
+    def flush(batch: list[tuple[PlannedOutput, torch.Tensor]]) -> None:
+        if not batch:
             return
-        batch = queue[:]
-        queue.clear()
         embeddings = torch.stack([embedding for _, embedding in batch])
         waves = pipeline.synthesize(embeddings, [plan.seed for plan, _ in batch], options, progress)
         for (plan, _), wave in zip(batch, waves):
@@ -120,8 +119,8 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
             for plan in outputs:
                 if plan.path.exists() and not overwrite:
                     raise OutputExistsError(plan.path)
-            for plan in outputs:
-                condition = pipeline.condition(source, options, seed=plan.seed)
+            conditions = pipeline.conditions(source, options, [plan.seed for plan in outputs])
+            for plan, condition in zip(outputs, conditions):
                 queue.append((plan, pipeline.with_prompt(condition.embedding, options)))
         except (InputError, OutputExistsError) as exc:  # this input's problem; model errors stop the run
             fail(str(source), str(exc))
@@ -130,14 +129,11 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
                 on_input_done()
             continue
         while len(queue) >= options.batch_size:
-            head = queue[:options.batch_size]
-            rest = queue[options.batch_size:]
-            queue[:] = head
-            flush()
-            queue[:] = rest
+            flush(queue[:options.batch_size])
+            del queue[:options.batch_size]
         if on_input_done:
             on_input_done()
-    flush()
+    flush(queue)
     return report
 
 

@@ -11,7 +11,7 @@ through CLIP and the mapper, an audio file through CLAP's audio tower, a text th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -108,6 +108,7 @@ class Pipeline:
         self.bridge_top_k = bridge_top_k
         self.bridge_temperature = bridge_temperature
         self._loaded: dict[str, object] = {}
+        self._text_conditions: dict[str, torch.Tensor] = {}  # --prompt/--negative-prompt: encoded once
 
     @classmethod
     def from_models(cls, models_file: str | Path | None = None, **kwargs) -> "Pipeline":
@@ -199,14 +200,21 @@ class Pipeline:
         return self.clap.encode_audio([waveform])[0]
 
     def text_condition(self, text: str) -> torch.Tensor:
-        return F.normalize(self.generator.encode_texts([text])[0].float(), dim=-1)
+        if text not in self._text_conditions:
+            self._text_conditions[text] = F.normalize(self.generator.encode_texts([text])[0].float(), dim=-1)
+        return self._text_conditions[text]
 
     def condition(self, source: str | Path, options: GenerateOptions = GenerateOptions(), *,
                   seed: int | None = None) -> Condition:
         """One source (image, video, audio file or `text:...`) -> its CLAP condition."""
+        return self.conditions(source, options, [options.seed if seed is None else seed])[0]
+
+    def conditions(self, source: str | Path, options: GenerateOptions, seeds: Sequence[int]) -> list[Condition]:
+        """One source's CLAP condition for each seed. The file is decoded and embedded once; only a
+        generative mapper's sampling depends on the seed."""
         text = str(source)
         if text.startswith("text:"):
-            return Condition(text, self.text_condition(text[5:].strip()), {"kind": "text"})
+            return [Condition(text, self.text_condition(text[5:].strip()), {"kind": "text"})] * len(seeds)
         from v2a_cli.media.inputs import media_kind
 
         path = Path(source)
@@ -216,11 +224,10 @@ class Pipeline:
             raise InputError(path, "no such file; check the path")
         kind = media_kind(path)
         if kind == "audio":
-            return Condition(str(path), self.audio_condition(path), {"kind": kind})
-        clip = self.clip_embedding(path, options)
-        mapped = self.map_visual(clip[None], seed=options.seed if seed is None else seed,
-                                 mapper_guidance=options.mapper_guidance)[0]
-        return Condition(str(path), mapped, {"kind": kind})
+            return [Condition(str(path), self.audio_condition(path), {"kind": kind})] * len(seeds)
+        clip = self.clip_embedding(path, options)[None]
+        return [Condition(str(path), self.map_visual(clip, seed=seed, mapper_guidance=options.mapper_guidance)[0],
+                          {"kind": kind}) for seed in seeds]
 
     def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
         """Mix `--prompt` into a condition: normalise((1-w)·e + w·text)."""
@@ -252,9 +259,8 @@ class Pipeline:
         options = options.validate()
         items = []
         for source in sources:
-            for variation in range(options.variations):
-                seed = options.seed + variation
-                condition = self.condition(source, options, seed=seed)
+            seeds = [options.seed + variation for variation in range(options.variations)]
+            for seed, condition in zip(seeds, self.conditions(source, options, seeds)):
                 items.append((self.with_prompt(condition.embedding, options), seed))
         audio: list[np.ndarray] = []
         for start in range(0, len(items), options.batch_size):
@@ -269,6 +275,3 @@ def generate(sources: Sequence[str | Path], options: GenerateOptions = GenerateO
     """One-call Python API: `generate(["dog.jpg"])` -> list of 16 kHz float32 waveforms."""
     return Pipeline(models, device=device, dtype=dtype).generate_audio(sources, options)
 
-
-def replace_options(options: GenerateOptions, **changes) -> GenerateOptions:
-    return replace(options, **changes)
