@@ -1,4 +1,4 @@
-"""Area fixtures: one tiny AudioLDM folder (tiny zoo part) and its loaded generator, shared per module."""
+"""Area fixtures: a tiny AudioLDM folder and its loaded generator; the pipeline on the tiny zoo; a generator spy."""
 
 from __future__ import annotations
 
@@ -21,12 +21,25 @@ def audioldm(audioldm_dir):
     return AudioLDMGenerator.load(str(audioldm_dir), device="cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; on a shared 2-core machine, two threads per process are 5x slower."""
+@pytest.fixture(scope="module")
+def pipeline(zoo_models):
+    """The generation core on the tiny zoo."""
+    from v2a_cli.generation.pipeline import Pipeline
+
+    return Pipeline(zoo_models, device="cpu")
+
+
+@pytest.fixture
+def generator_calls(pipeline, monkeypatch):
+    """Every (embeddings, seeds) the real AudioLDMGenerator.generate is called with (a spy, not a fake)."""
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    calls: list[tuple[torch.Tensor, list[int]]] = []
+    real_generate = pipeline.generator.generate
+
+    def spy(embeddings, *, seeds, **kwargs):
+        calls.append((embeddings.detach().clone().float(), list(seeds)))
+        return real_generate(embeddings, seeds=seeds, **kwargs)
+
+    monkeypatch.setattr(pipeline.generator, "generate", spy)
+    return calls

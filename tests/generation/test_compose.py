@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from v2a_cli.errors import InputError, V2AError
 from v2a_cli.generation.compose import (MAX_SOURCES, Source, compose, compose_condition, mixed_conditions,
                                         parse_text_weighted, parse_weighted, validate_sources, weighted_mean)
-from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+from v2a_cli.generation.pipeline import GenerateOptions
 from v2a_cli.testing.media import make_image, make_wav
 
 FAST = GenerateOptions(steps=2, duration=0.25, seed=5)
@@ -68,11 +68,6 @@ def test_weighted_mean_is_the_normalised_weighted_average():
 
 # -- on the tiny zoo -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def pipeline(zoo_models):
-    return Pipeline(zoo_models, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def media(tmp_path_factory):
     root = tmp_path_factory.mktemp("compose-media")
     return {
@@ -80,20 +75,6 @@ def media(tmp_path_factory):
         "street": make_image(root / "street.jpg", color=(20, 90, 200)),
         "thunder": make_wav(root / "thunder.wav", seconds=1.0, frequency=80.0),
     }
-
-
-@pytest.fixture
-def generator_calls(pipeline, monkeypatch):
-    """Every (embeddings, seeds) the real AudioLDMGenerator.generate is called with."""
-    calls: list[tuple[torch.Tensor, list[int]]] = []
-    real_generate = pipeline.generator.generate
-
-    def spy(embeddings, *, seeds, **kwargs):
-        calls.append((embeddings.detach().clone().float(), list(seeds)))
-        return real_generate(embeddings, seeds=seeds, **kwargs)
-
-    monkeypatch.setattr(pipeline.generator, "generate", spy)
-    return calls
 
 
 def test_one_source_equals_generate(pipeline, media):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from v2a_cli.errors import InputError, V2AError
 from v2a_cli.generation.interpolate import (crossfade_concat, interpolate, interpolation_conditions,
                                             interpolation_path, step_file_names)
-from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+from v2a_cli.generation.pipeline import GenerateOptions
 from v2a_cli.testing.media import make_image, make_wav
 
 FAST = GenerateOptions(steps=2, duration=0.5, seed=11)
@@ -110,28 +110,9 @@ def test_step_file_names_are_zero_padded_and_sort_in_order():
 
 # -- on the tiny zoo: what the generator receives -------------------------------------------------
 @pytest.fixture(scope="module")
-def pipeline(zoo_models):
-    return Pipeline(zoo_models, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def media(tmp_path_factory):
     root = tmp_path_factory.mktemp("interp-media")
     return {"image": make_image(root / "flute.png"), "audio": make_wav(root / "frog.wav", seconds=1.0)}
-
-
-@pytest.fixture
-def generator_calls(pipeline, monkeypatch):
-    """Every (embeddings, seeds) the real AudioLDMGenerator.generate is called with."""
-    calls: list[tuple[torch.Tensor, list[int]]] = []
-    real_generate = pipeline.generator.generate
-
-    def spy(embeddings, *, seeds, **kwargs):
-        calls.append((embeddings.detach().clone().float(), list(seeds)))
-        return real_generate(embeddings, seeds=seeds, **kwargs)
-
-    monkeypatch.setattr(pipeline.generator, "generate", spy)
-    return calls
 
 
 def assert_same_sound(mine: np.ndarray, reference: np.ndarray) -> None:

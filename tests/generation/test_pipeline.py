@@ -14,11 +14,6 @@ FAST = GenerateOptions(steps=2, duration=1.0)
 
 
 @pytest.fixture(scope="module")
-def pipeline(zoo_models):
-    return Pipeline(zoo_models, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def image(tmp_path_factory):
     return make_image(tmp_path_factory.mktemp("img") / "dog.png")
 

@@ -18,15 +18,6 @@ TINY_TRANSFORMER = {"heads": 2, "dim_head": 32, "ff_mult": 1}
 
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The shared test machine is oversubscribed; one intra-op thread is several times faster there.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def synthetic_pairs(n: int, *, seed: int = 0, hidden: int = 16, noise: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
     """x: normalised Gaussian [n, 512]; y = normalise(W2 silu(W1 x) + noise) with hidden random W1, W2.
 

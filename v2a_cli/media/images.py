@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from v2a_cli.errors import InputError
+from v2a_cli.media.inputs import check_readable
 
 # Transparent pixels are shown on white, as image viewers and web pages usually show them; keeping
 # the hidden RGB values instead often turns a logo on a transparent background into a black square.
@@ -43,13 +43,7 @@ def load_image(path: str | Path) -> Image.Image:
     The whole file is decoded here, so a truncated or corrupt file fails with InputError now and not
     later inside a model.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such file; check the path")
-    if path.stat().st_size == 0:
-        raise InputError(path, "empty file; re-export or re-download it")
-    if not os.access(path, os.R_OK):
-        raise InputError(path, "cannot be read (permission denied); check its permissions")
+    path = check_readable(path)
     try:
         with Image.open(path) as opened:
             opened.load()

@@ -97,11 +97,8 @@ def expand_inputs(items: Sequence[str | Path]) -> tuple[list[Path], list[InputEr
     return paths, errors
 
 
-@contextmanager
-def open_input(path: str | Path, what: str = "video or audio") -> Iterator[av.container.InputContainer]:
-    """Open a file with PyAV; any FFmpeg failure while open (or while using it) becomes an InputError."""
-    import av
-
+def check_readable(path: str | Path) -> Path:
+    """The path, if it is a non-empty file we may read; else InputError saying which and what to do."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such file; check the path")
@@ -109,6 +106,15 @@ def open_input(path: str | Path, what: str = "video or audio") -> Iterator[av.co
         raise InputError(path, "empty file; re-export or re-download it")
     if not os.access(path, os.R_OK):
         raise InputError(path, "cannot be read (permission denied); check its permissions")
+    return path
+
+
+@contextmanager
+def open_input(path: str | Path, what: str = "video or audio") -> Iterator[av.container.InputContainer]:
+    """Open a file with PyAV; any FFmpeg failure while open (or while using it) becomes an InputError."""
+    import av
+
+    path = check_readable(path)
     try:
         container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError:
