@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, stdout
+from v2a_cli.cli.app import app, global_options, make_pipeline, stdout
 from v2a_cli.errors import InputError, OutputExistsError, V2AError
 
 
@@ -82,10 +82,8 @@ def compose(
     """
     from v2a_cli.cli.app import progress_bars
     from v2a_cli.generation.compose import mixed_conditions
-    from v2a_cli.generation.interpolate import synthesize_in_batches
-    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+    from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.audio import write_wav
-    from v2a_cli.models_config import ModelsConfig
 
     opts = global_options(ctx)
     options = GenerateOptions(
@@ -97,16 +95,15 @@ def compose(
         raise V2AError(f"--var-samples {var_samples}: must be at least 1")
     sources = parse_sources(images, texts, audios)
     paths = planned_outputs(output, variations, overwrite)
-    models = ModelsConfig.load(opts.models).with_overrides(mapper=mapper, generator=generator, clip=clip, clap=clap)
-    pipeline = Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k,
-                        bridge_temperature=bridge_temperature)
+    pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
+                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
 
     # Every source is read and embedded before anything is generated or written.
     seeds = [seed + v for v in range(variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
     with progress_bars(opts.quiet) as bars:
         steps_task = bars.add_task("denoising", total=steps)
-        waves = synthesize_in_batches(pipeline, conditions, seeds, options,
+        waves = pipeline.synthesize_batched(conditions, seeds, options,
                                       lambda step, total: bars.update(steps_task, completed=step, total=total))
     for path, wave in zip(paths, waves):
         write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)

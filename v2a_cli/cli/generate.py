@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, progress_bars, report_error, stdout
+from v2a_cli.cli.app import app, global_options, make_pipeline, progress_bars, report_error, stdout
 
 
 @app.command()
@@ -45,9 +45,8 @@ def generate(
 ) -> None:
     """Write a sound that fits each picture or video."""
     from v2a_cli.generation.batch import generate_files, plan_outputs
-    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+    from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
-    from v2a_cli.models_config import ModelsConfig
 
     opts = global_options(ctx)
     options = GenerateOptions(
@@ -56,7 +55,8 @@ def generate(
         prompt_weight=prompt_weight, negative_prompt=negative_prompt, mapper_guidance=mapper_guidance,
         batch_size=batch_size,
     ).validate()
-    models = ModelsConfig.load(opts.models).with_overrides(mapper=mapper, generator=generator, clip=clip, clap=clap)
+    pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
+                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
 
     paths, input_errors = expand_inputs(inputs)
     for error in input_errors:
@@ -64,8 +64,6 @@ def generate(
     failed = len(input_errors)
     if paths:
         plans = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video)
-        pipeline = Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k,
-                            bridge_temperature=bridge_temperature)
         with progress_bars(opts.quiet or quiet) as bars:
             inputs_task = bars.add_task("inputs", total=len(plans))
             steps_task = bars.add_task("denoising", total=steps)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, stdout
+from v2a_cli.cli.app import app, global_options, make_pipeline, stdout
 from v2a_cli.errors import OutputExistsError, V2AError
 
 
@@ -98,10 +98,9 @@ def interpolate(
     --steps counts the sounds along the way; --denoise-steps is the diffusion's step count.
     """
     from v2a_cli.cli.app import progress_bars
-    from v2a_cli.generation.interpolate import crossfade_concat, interpolation_conditions, synthesize_in_batches
-    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+    from v2a_cli.generation.interpolate import crossfade_concat, interpolation_conditions
+    from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.audio import write_wav
-    from v2a_cli.models_config import ModelsConfig
 
     opts = global_options(ctx)
     start_source = _endpoint("start", start, from_text, "START", "--from-text")
@@ -118,15 +117,14 @@ def interpolate(
         mapper_guidance=mapper_guidance, batch_size=batch_size,
     ).validate()
     paths = planned_outputs(output, points, concat, overwrite)
-    models = ModelsConfig.load(opts.models).with_overrides(mapper=mapper, generator=generator, clip=clip, clap=clap)
-    pipeline = Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k,
-                        bridge_temperature=bridge_temperature)
+    pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
+                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
 
     # Both ends are read and embedded before anything is generated or written.
     conditions = interpolation_conditions(pipeline, start_source, end_source, points, options, slerp=slerp)
     with progress_bars(opts.quiet) as bars:
         steps_task = bars.add_task("denoising", total=denoise_steps)
-        waves = synthesize_in_batches(pipeline, conditions, [seed] * points, options,  # same noise every step
+        waves = pipeline.synthesize_batched(conditions, [seed] * points, options,  # same noise every step
                                       lambda step, total: bars.update(steps_task, completed=step, total=total))
     for path, wave in zip(paths, waves):
         write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)

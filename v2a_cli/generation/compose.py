@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import InputError, V2AError
-from v2a_cli.generation.interpolate import synthesize_in_batches, unit
+from v2a_cli.generation.interpolate import unit
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
 
 MAX_SOURCES = 64  # as SSV2A
@@ -143,7 +143,7 @@ def compose(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOpti
     options = options.validate()
     seeds = [options.seed + v for v in range(options.variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
-    return synthesize_in_batches(pipeline, conditions, seeds, options, progress)
+    return pipeline.synthesize_batched(conditions, seeds, options, progress)
 
 
 def parse_weighted(item: str, *, check_file: bool = True) -> tuple[str, float]:

@@ -90,23 +90,13 @@ def interpolation_conditions(pipeline: Pipeline, start_source: str | Path, end_s
 
 
 @torch.inference_mode()
-def synthesize_in_batches(pipeline: Pipeline, conditions: torch.Tensor, seeds: Sequence[int],
-                          options: GenerateOptions, progress: ProgressCallback | None = None) -> list[np.ndarray]:
-    """One waveform per condition (row i with seeds[i]), generated options.batch_size at a time."""
-    waves: list[np.ndarray] = []
-    for first in range(0, len(conditions), options.batch_size):
-        last = first + options.batch_size
-        waves.extend(pipeline.synthesize(conditions[first:last], list(seeds[first:last]), options, progress))
-    return waves
-
-
 def interpolate(pipeline: Pipeline, start_source: str | Path, end_source: str | Path, steps: int,
                 options: GenerateOptions = GenerateOptions(), *, slerp: bool = False,
                 progress: ProgressCallback | None = None) -> list[np.ndarray]:
     """`steps` waveforms walking from the start's sound to the end's (options.variations is not used)."""
     options = options.validate()
     conditions = interpolation_conditions(pipeline, start_source, end_source, steps, options, slerp=slerp)
-    return synthesize_in_batches(pipeline, conditions, [options.seed] * steps, options, progress)  # same noise
+    return pipeline.synthesize_batched(conditions, [options.seed] * steps, options, progress)  # same noise
 
 
 def crossfade_concat(waves: Sequence[np.ndarray], sample_rate: int, crossfade_seconds: float = 0.1) -> np.ndarray:

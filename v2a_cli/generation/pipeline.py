@@ -249,6 +249,15 @@ class Pipeline:
             duration=options.duration, negative=negative, scheduler=options.scheduler, progress=progress,
         )
 
+    def synthesize_batched(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
+                           progress: ProgressCallback | None = None) -> list[np.ndarray]:
+        """One waveform per condition (row i with seeds[i]), generated options.batch_size at a time."""
+        waves: list[np.ndarray] = []
+        for first in range(0, len(embeddings), options.batch_size):
+            last = first + options.batch_size
+            waves.extend(self.synthesize(embeddings[first:last], list(seeds[first:last]), options, progress))
+        return waves
+
     @property
     def sample_rate(self) -> int:
         return self.generator.sample_rate
@@ -262,12 +271,7 @@ class Pipeline:
             seeds = [options.seed + variation for variation in range(options.variations)]
             for seed, condition in zip(seeds, self.conditions(source, options, seeds)):
                 items.append((self.with_prompt(condition.embedding, options), seed))
-        audio: list[np.ndarray] = []
-        for start in range(0, len(items), options.batch_size):
-            batch = items[start:start + options.batch_size]
-            waves = self.synthesize(torch.stack([e for e, _ in batch]), [s for _, s in batch], options, progress)
-            audio.extend(list(waves))
-        return audio
+        return self.synthesize_batched(torch.stack([e for e, _ in items]), [s for _, s in items], options, progress)
 
 
 def generate(sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(), *,
