@@ -16,21 +16,6 @@ from v2a_cli.cli import app
 from v2a_cli.doctor import SPACE_CHECK_MIN_MEAN, locate_model, run_doctor
 from v2a_cli.models_config import ModelsConfig
 
-ZOO_MODULES = ("v2a_cli.testing.zoo_clip", "v2a_cli.testing.zoo_clap", "v2a_cli.testing.zoo_generator",
-               "v2a_cli.embeddings.clap", "v2a_cli.generation.audioldm")
-
-
-@pytest.fixture(scope="module")
-def zoo(request):
-    """The session's tiny zoo models; skipped while the zoo builders or encoders are not in the tree yet."""
-    import importlib.util
-
-    absent = [name for name in ZOO_MODULES if importlib.util.find_spec(name) is None]
-    if absent:
-        pytest.skip(f"tiny zoo not available yet (missing {', '.join(absent)})")
-    return request.getfixturevalue("zoo_models")
-
-
 @pytest.fixture
 def hub_cache(tmp_path, monkeypatch):
     """An empty Hugging Face cache folder, used instead of the user's."""
@@ -110,8 +95,8 @@ def test_doctor_cli_json_goes_to_stdout_and_the_table_to_stderr(tmp_path, hub_ca
     assert "versions" in result.stderr and "problem:" in result.stderr
 
 
-def test_doctor_space_check_on_the_tiny_zoo_reports_one_space(zoo, tmp_path):
-    report = run_doctor(zoo, device="cpu")
+def test_doctor_space_check_on_the_tiny_zoo_reports_one_space(zoo_models, tmp_path):
+    report = run_doctor(zoo_models, device="cpu")
     check = report.space_check
     assert check.ran, check.note
     assert len(check.cosines) == len(check.captions) == 8
@@ -119,18 +104,17 @@ def test_doctor_space_check_on_the_tiny_zoo_reports_one_space(zoo, tmp_path):
     assert report.ok, report.problems
 
 
-def test_doctor_space_check_warns_when_the_clap_is_another_space(zoo, tmp_path):
+def test_doctor_space_check_warns_when_the_clap_is_another_space(zoo_models, tmp_path):
     from v2a_cli.testing import zoo_clap
 
     other = tmp_path / "other-clap.ckpt"
     zoo_clap.write_audioldm_ckpt(zoo_clap.build_tiny_clap_model(seed=1), other)
-    report = run_doctor(replace(zoo, clap=str(other)), device="cpu")
+    report = run_doctor(replace(zoo_models, clap=str(other)), device="cpu")
     assert report.space_check.ran and report.space_check.mean < SPACE_CHECK_MIN_MEAN
     assert not report.ok and "wrong space" in report.space_check.note
 
 
-def test_v2a_doctor_entry_point_on_the_zoo(zoo, request):
-    zoo_models_toml = request.getfixturevalue("zoo_models_toml")
+def test_v2a_doctor_entry_point_on_the_zoo(zoo_models_toml):
     result = subprocess.run([sys.executable, "-m", "v2a_cli", "--models", str(zoo_models_toml), "doctor", "--json"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

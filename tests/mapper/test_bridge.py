@@ -141,7 +141,7 @@ def test_vocabulary_embeddings_are_cached_once_and_reused(tmp_path, monkeypatch)
 
 
 def test_build_bridge_loads_the_tiny_clip_through_the_registry(tmp_path, monkeypatch):
-    zoo_clip = pytest.importorskip("v2a_cli.testing.zoo_clip")
+    from v2a_cli.testing import zoo_clip
     monkeypatch.setenv("V2A_CACHE", str(tmp_path / "cache"))
     models = ModelsConfig(clip=str(zoo_clip.build_clip(tmp_path / "clip")), generator=str(tmp_path / "clip"))
 
@@ -150,21 +150,6 @@ def test_build_bridge_loads_the_tiny_clip_through_the_registry(tmp_path, monkeyp
     image = mapper.clip_text[[42]]  # exactly a class's CLIP text embedding
     assert mapper.explain(image)[0][0][0] == mapper.class_names[42]
     assert mapper.map(image).shape == (1, 8)
-
-
-ZOO_MODULES = ("v2a_cli.testing.zoo_clip", "v2a_cli.testing.zoo_clap", "v2a_cli.testing.zoo_generator",
-               "v2a_cli.embeddings.clip", "v2a_cli.embeddings.clap", "v2a_cli.generation.audioldm")
-
-
-@pytest.fixture(scope="module")
-def zoo(request):
-    """The session's tiny zoo models; skipped while the zoo builders or encoders are not in the tree yet."""
-    import importlib.util
-
-    absent = [name for name in ZOO_MODULES if importlib.util.find_spec(name) is None]
-    if absent:
-        pytest.skip(f"tiny zoo not available yet (missing {', '.join(absent)})")
-    return request.getfixturevalue("zoo_models")
 
 
 class CountingEncoder:
@@ -180,26 +165,26 @@ class CountingEncoder:
 
 
 @pytest.fixture(scope="module")
-def tiny_encoders(zoo):
+def tiny_encoders(zoo_models):
     """The zoo's CLIP and generator (whose text encoder is the zoo CLAP's text tower), loaded once."""
     from v2a_cli.registry import load_model
 
-    clip = load_model("clip", zoo.clip, device="cpu", dtype=torch.float32)
-    generator = load_model("generator", zoo.generator, device="cpu", dtype=torch.float32)
+    clip = load_model("clip", zoo_models.clip, device="cpu", dtype=torch.float32)
+    generator = load_model("generator", zoo_models.generator, device="cpu", dtype=torch.float32)
     return clip, generator
 
 
-def test_build_bridge_end_to_end_writes_the_cache_and_reuses_it(zoo, tiny_encoders, tmp_path, monkeypatch):
+def test_build_bridge_end_to_end_writes_the_cache_and_reuses_it(zoo_models, tiny_encoders, tmp_path, monkeypatch):
     monkeypatch.setenv("V2A_CACHE", str(tmp_path / "cache"))
     clip, generator = CountingEncoder(tiny_encoders[0]), CountingEncoder(tiny_encoders[1])
 
-    first = build_bridge(zoo, vocabulary=("vggsound",), clip_encoder=clip, clap_text_encoder=generator)
+    first = build_bridge(zoo_models, vocabulary=("vggsound",), clip_encoder=clip, clap_text_encoder=generator)
     cache_files = list((tmp_path / "cache" / "bridge").glob("*.safetensors"))
     assert len(cache_files) == 1
     assert clip.texts_encoded == 309 * len(bridge.CLIP_TEMPLATES)
     assert generator.texts_encoded == 309 * len(bridge.CLAP_TEMPLATES)
 
-    second = build_bridge(zoo, vocabulary=("vggsound",), clip_encoder=clip, clap_text_encoder=generator)
+    second = build_bridge(zoo_models, vocabulary=("vggsound",), clip_encoder=clip, clap_text_encoder=generator)
     assert clip.texts_encoded == 309 * len(bridge.CLIP_TEMPLATES)  # nothing encoded again
     torch.testing.assert_close(second.clap_text, first.clap_text)
     torch.testing.assert_close(second.clip_text, first.clip_text)
@@ -210,7 +195,7 @@ def test_build_bridge_end_to_end_writes_the_cache_and_reuses_it(zoo, tiny_encode
     _assert_in_span(mapped[0], first.clap_text[[row for row, _ in _picked_rows(second, images)]])
 
 
-def test_build_bridge_loads_the_models_itself_only_when_the_cache_misses(zoo, tmp_path, monkeypatch):
+def test_build_bridge_loads_the_models_itself_only_when_the_cache_misses(zoo_models, tmp_path, monkeypatch):
     monkeypatch.setenv("V2A_CACHE", str(tmp_path / "cache"))
     calls: list[str] = []
     for source in list(bridge.CLAP_TEXT_SOURCES):
@@ -218,9 +203,9 @@ def test_build_bridge_loads_the_models_itself_only_when_the_cache_misses(zoo, tm
         monkeypatch.setitem(bridge.CLAP_TEXT_SOURCES, source,
                             lambda models, device, loader=loader, source=source: calls.append(source) or loader(models, device))
 
-    mapper = build_bridge(zoo, vocabulary=("vggsound",), clap_text_source="clap")
+    mapper = build_bridge(zoo_models, vocabulary=("vggsound",), clap_text_source="clap")
     assert calls == ["clap"] and len(mapper.class_names) == 309
-    build_bridge(zoo, vocabulary=("vggsound",), clap_text_source="clap")
+    build_bridge(zoo_models, vocabulary=("vggsound",), clap_text_source="clap")
     assert calls == ["clap"]
 
 
