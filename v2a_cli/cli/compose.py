@@ -57,9 +57,10 @@ def compose(
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
     clap: Optional[str] = options.CLAP,
-    steps: int = typer.Option(200, "--steps", help="Denoising steps (paper: 200 with ddim; ~25 with --scheduler dpm)."),
-    scheduler: str = options.SCHEDULER,
-    guidance: float = options.GUIDANCE,
+    preset: str = options.PRESET,
+    steps: Optional[int] = options.STEPS,
+    scheduler: Optional[str] = options.SCHEDULER,
+    guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
@@ -86,8 +87,8 @@ def compose(
     from v2a_cli.media.audio import write_wav
 
     opts = global_options(ctx)
-    options = GenerateOptions(
-        steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
+    options = GenerateOptions.from_preset(
+        preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
         fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
         mapper_guidance=mapper_guidance, batch_size=batch_size,
     ).validate()
@@ -102,7 +103,7 @@ def compose(
     seeds = [seed + v for v in range(variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
     with progress_bars(opts.quiet) as bars:
-        steps_task = bars.add_task("denoising", total=steps)
+        steps_task = bars.add_task("denoising", total=options.steps)
         waves = pipeline.synthesize_batched(conditions, seeds, options,
                                       lambda step, total: bars.update(steps_task, completed=step, total=total))
     for path, wave in zip(paths, waves):

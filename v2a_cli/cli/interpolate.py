@@ -73,9 +73,10 @@ def interpolate(
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
     clap: Optional[str] = options.CLAP,
-    denoise_steps: int = typer.Option(200, "--denoise-steps", help="Denoising steps per sound (generate's --steps; paper: 200 ddim, ~25 dpm)."),
-    scheduler: str = options.SCHEDULER,
-    guidance: float = options.GUIDANCE,
+    preset: str = options.PRESET,
+    denoise_steps: Optional[int] = typer.Option(None, "--denoise-steps", help="Denoising steps per sound (generate's --steps; default: the preset's; paper: 200 ddim)."),
+    scheduler: Optional[str] = options.SCHEDULER,
+    guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),
@@ -107,12 +108,12 @@ def interpolate(
     end_source = _endpoint("end", to, to_text, "--to", "--to-text")
     if points < 2:
         raise V2AError(f"--steps {points}: an interpolation needs at least 2 sounds (the two ends)")
-    if denoise_steps < 1:  # checked here so that the message names this command's option
+    if denoise_steps is not None and denoise_steps < 1:  # checked here so that the message names this command's option
         raise V2AError(f"--denoise-steps {denoise_steps}: must be at least 1")
     if crossfade < 0:
         raise V2AError(f"--crossfade {crossfade}: must be zero or positive")
-    options = GenerateOptions(
-        steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
+    options = GenerateOptions.from_preset(
+        preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
         max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
         mapper_guidance=mapper_guidance, batch_size=batch_size,
     ).validate()
@@ -123,7 +124,7 @@ def interpolate(
     # Both ends are read and embedded before anything is generated or written.
     conditions = interpolation_conditions(pipeline, start_source, end_source, points, options, slerp=slerp)
     with progress_bars(opts.quiet) as bars:
-        steps_task = bars.add_task("denoising", total=denoise_steps)
+        steps_task = bars.add_task("denoising", total=options.steps)
         waves = pipeline.synthesize_batched(conditions, [seed] * points, options,  # same noise every step
                                       lambda step, total: bars.update(steps_task, completed=step, total=total))
     for path, wave in zip(paths, waves):

@@ -11,6 +11,7 @@ through CLIP and the mapper, an audio file through CLAP's audio tower, a text th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -23,26 +24,61 @@ from v2a_cli.errors import V2AError
 from v2a_cli.models_config import ModelsConfig
 
 ProgressCallback = Callable[[int, int], None]
+FRAME_CHUNK = 16  # video frames embedded per CLIP call
+
+
+# Named settings of the sampler; explicit steps/scheduler/guidance override them (`from_preset`).
+PRESETS: dict[str, dict[str, object]] = {
+    "fast": {"steps": 25, "scheduler": "dpm", "guidance": 4.5},  # DPM-Solver++: ~8x fewer UNet calls
+    "paper": {"steps": 200, "scheduler": "ddim", "guidance": 4.5},  # the paper's setting (AudioLDM's default)
+}
+DEFAULT_PRESET = "fast"
+JOINS = ("continue", "crossfade")
+SCENE_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    steps: int = 200  # denoising steps (200 DDIM = the paper; ~25 with scheduler="dpm")
+    steps: int = 25  # denoising steps (preset "fast"; the paper: 200 with ddim)
     guidance: float = 4.5  # AudioLDM classifier-free guidance scale (paper: 4.5)
-    duration: float = 10.0  # seconds of audio (<= the generator's 10.24 s)
+    duration: float = 10.0  # seconds of audio for an image, text or sound input (any length; windowed)
     seed: int = 0  # variation v of every input uses seed + v
     variations: int = 1  # sounds per input
-    scheduler: str = "ddim"  # ddim | dpm | ... (see generation/audioldm.py)
+    scheduler: str = "dpm"  # dpm (preset "fast") | ddim (the paper) | euler (see generation/schedulers.py)
     fps: float = 1.0  # video frames sampled per second
-    max_seconds: float = 10.0  # video frames sampled from the first max_seconds
-    aggregate: str = "average"  # video frames -> one embedding: average | middle | random
+    max_seconds: float = 10.0  # compose/interpolate: video frames sampled from the first max_seconds
+    aggregate: str = "average"  # video frames -> one embedding per window: average | middle | random
     prompt: str | None = None  # text mixed into the condition in CLAP space
     prompt_weight: float = 0.3  # weight of `prompt` in the mix (0..1)
     negative_prompt: str | None = None  # replaces the empty prompt on the unconditional side
     mapper_guidance: float | None = None  # generative mapper's guidance (None: the checkpoint's default)
     batch_size: int = 4  # conditions per generator call
+    start: float | None = None  # video: seconds where the sound starts (None: the video's start)
+    end: float | None = None  # video: seconds where it ends (None: the video's end)
+    overlap: float = 2.5  # seconds shared by consecutive windows of one scene
+    join: str = "continue"  # continue (latent continuation) | crossfade (independent windows)
+    scenes: str = "auto"  # auto: new sound at shot changes | off
+    scene_threshold: float = 0.2  # a shot change: 1 - cosine of consecutive frames' CLIP embeddings above this
+    mapper_steps: int | None = None  # generative mapper's sampling steps (None: the checkpoint's default)
+
+    @classmethod
+    def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> "GenerateOptions":
+        """The preset's steps/scheduler/guidance; any override that is not None wins."""
+        if name not in PRESETS:
+            raise V2AError(f"--preset {name}: expected one of {', '.join(PRESETS)}")
+        settings = dict(PRESETS[name])
+        settings.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**settings)
 
     def validate(self) -> "GenerateOptions":
+        def finite(value: float | None) -> bool:
+            return value is None or math.isfinite(value)
+
+        for flag, value in (("--guidance", self.guidance), ("--duration", self.duration), ("--fps", self.fps),
+                            ("--start", self.start), ("--end", self.end), ("--overlap", self.overlap),
+                            ("--scene-threshold", self.scene_threshold)):
+            if not finite(value):
+                raise V2AError(f"{flag} {value}: must be a finite number")
         if self.steps < 1:
             raise V2AError(f"--steps {self.steps}: must be at least 1")
         if self.duration <= 0:
@@ -57,6 +93,20 @@ class GenerateOptions:
             raise V2AError(f"--prompt-weight {self.prompt_weight}: must be between 0 and 1")
         if self.aggregate not in AGGREGATORS:
             raise V2AError(f"--aggregate {self.aggregate}: expected one of {', '.join(AGGREGATORS)}")
+        if self.start is not None and self.start < 0:
+            raise V2AError(f"--start {self.start}: must be zero or positive")
+        if self.end is not None and self.end <= (self.start or 0.0):
+            raise V2AError(f"--end {self.end}: must be after --start ({self.start or 0:g} s)")
+        if not 0.0 <= self.overlap <= 5.0:
+            raise V2AError(f"--overlap {self.overlap}: must be between 0 and 5 seconds")
+        if self.join not in JOINS:
+            raise V2AError(f"--join {self.join}: expected one of {', '.join(JOINS)}")
+        if self.scenes not in SCENE_MODES:
+            raise V2AError(f"--scenes {self.scenes}: expected one of {', '.join(SCENE_MODES)}")
+        if not 0.0 < self.scene_threshold < 2.0:
+            raise V2AError(f"--scene-threshold {self.scene_threshold}: must be between 0 and 2 (a cosine distance)")
+        if self.mapper_steps is not None and self.mapper_steps < 1:
+            raise V2AError(f"--mapper-steps {self.mapper_steps}: must be at least 1")
         return self
 
 
@@ -182,12 +232,41 @@ class Pipeline:
             return aggregate_frames(embeddings, options.aggregate, options.seed)
         raise V2AError(f"{path}: not an image or video")
 
+    def frame_embeddings(self, path: str | Path, *, fps: float, start: float = 0.0,
+                         end: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A video's frames sampled at `fps` over [start, end): times [F] (s) and CLIP embeddings [F, 512].
+
+        Frames are decoded as a stream and embedded FRAME_CHUNK at a time, so memory does not grow
+        with the video's length (only the 512 floats per frame are kept).
+        """
+        from v2a_cli.media.video import iter_frames
+
+        times: list[float] = []
+        chunks: list[torch.Tensor] = []
+        pending = []
+        for frame in iter_frames(path, fps=fps, start=start, end=end):
+            times.append(frame.time)
+            pending.append(frame.image)
+            if len(pending) == FRAME_CHUNK:
+                chunks.append(self.clip.encode_images(pending).float().cpu())
+                pending = []
+        if pending:
+            chunks.append(self.clip.encode_images(pending).float().cpu())
+        return torch.tensor(times, dtype=torch.float64), torch.cat(chunks)
+
+    def explain(self, clip_embeddings: torch.Tensor) -> list[list[tuple[str, float]]] | None:
+        """The zero-shot bridge's chosen sound classes and weights per row; None for other mappers."""
+        explain = getattr(self.mapper, "explain", None)
+        return explain(clip_embeddings.float()) if explain is not None else None
+
     def map_visual(self, clip_embeddings: torch.Tensor, *, seed: int | None = None,
-                   mapper_guidance: float | None = None) -> torch.Tensor:
+                   mapper_guidance: float | None = None, mapper_steps: int | None = None) -> torch.Tensor:
         """[N,512] CLIP -> [N,512] CLAP through the mapper."""
         mapper = self.mapper
         if mapper_guidance is not None and getattr(mapper, "is_generative", False):
             mapper.guidance = mapper_guidance
+        if mapper_steps is not None and getattr(mapper, "is_generative", False):
+            mapper.sampling_steps = mapper_steps
         return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
@@ -226,7 +305,8 @@ class Pipeline:
         if kind == "audio":
             return [Condition(str(path), self.audio_condition(path), {"kind": kind})] * len(seeds)
         clip = self.clip_embedding(path, options)[None]
-        return [Condition(str(path), self.map_visual(clip, seed=seed, mapper_guidance=options.mapper_guidance)[0],
+        return [Condition(str(path), self.map_visual(clip, seed=seed, mapper_guidance=options.mapper_guidance,
+                                                          mapper_steps=options.mapper_steps)[0],
                           {"kind": kind}) for seed in seeds]
 
     def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
@@ -239,15 +319,28 @@ class Pipeline:
 
     # -- conditions -> audio ----------------------------------------------------------------------
     def synthesize(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
-                   progress: ProgressCallback | None = None) -> np.ndarray:
-        """[N,512] CLAP conditions -> [N, samples] float32 audio at `self.generator.sample_rate`."""
+                   progress: ProgressCallback | None = None, *, duration: float | None = None) -> np.ndarray:
+        """[N,512] CLAP conditions -> [N, samples] float32 audio at `self.generator.sample_rate`.
+
+        `duration` (seconds, at most the generator's window) overrides options.duration."""
+        return self.generator.generate(embeddings, **self._sampling_kwargs(embeddings, seeds, options, duration),
+                                       progress=progress)
+
+    def sample_latents(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions, *,
+                       duration: float, known: torch.Tensor | None = None,
+                       progress: ProgressCallback | None = None) -> torch.Tensor:
+        """`synthesize` up to the final latents (one window of a long sound; decode with generator.decode)."""
+        return self.generator.sample_latents(embeddings, **self._sampling_kwargs(embeddings, seeds, options, duration),
+                                             known=known, progress=progress)
+
+    def _sampling_kwargs(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
+                         duration: float | None) -> dict:
         negative = None
         if options.negative_prompt:
             negative = self.text_condition(options.negative_prompt)[None].expand(len(embeddings), -1)
-        return self.generator.generate(
-            embeddings, seeds=list(seeds), steps=options.steps, guidance=options.guidance,
-            duration=options.duration, negative=negative, scheduler=options.scheduler, progress=progress,
-        )
+        return {"seeds": list(seeds), "steps": options.steps, "guidance": options.guidance,
+                "duration": options.duration if duration is None else duration, "negative": negative,
+                "scheduler": options.scheduler}
 
     def synthesize_batched(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
                            progress: ProgressCallback | None = None) -> list[np.ndarray]:
@@ -262,16 +355,25 @@ class Pipeline:
     def sample_rate(self) -> int:
         return self.generator.sample_rate
 
+    def render(self, source: str | Path, options: GenerateOptions, seeds: Sequence[int], *,
+               progress: Callable[[int], None] | None = None, on_plan: Callable | None = None):
+        """One source -> a `Soundtrack` (its sound for each seed over its whole timeline; see longform.py).
+
+        A video is covered from options.start to options.end (default: all of it), an image, text or
+        sound for options.duration seconds; longer than one generator window, it is windowed and joined."""
+        from v2a_cli.generation.longform import render
+
+        return render(self, source, options, seeds, progress=progress, on_plan=on_plan)
+
     def generate_audio(self, sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(),
-                       progress: ProgressCallback | None = None) -> list[np.ndarray]:
+                       progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Python API: one waveform per source and variation (source-major), errors raised."""
         options = options.validate()
-        items = []
+        waves: list[np.ndarray] = []
         for source in sources:
             seeds = [options.seed + variation for variation in range(options.variations)]
-            for seed, condition in zip(seeds, self.conditions(source, options, seeds)):
-                items.append((self.with_prompt(condition.embedding, options), seed))
-        return self.synthesize_batched(torch.stack([e for e, _ in items]), [s for _, s in items], options, progress)
+            waves.extend(self.render(source, options, seeds, progress=progress).waveforms)
+        return waves
 
 
 def generate(sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(), *,
