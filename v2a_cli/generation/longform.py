@@ -193,8 +193,12 @@ def plan_source(pipeline: "Pipeline", source: str | Path, options: "GenerateOpti
         raise InputError(path, "no such file; check the path")
     if media_kind(path) == "image":
         plan = timeline(0.0, options.duration)
-        clips = pipeline.clip_embedding(path, options)[None].expand(len(plan.windows), -1)
-        info = {"kind": "image"}
+        clip = pipeline.clip_embedding(path, options)[None]
+        mapped = torch.stack([_map_windows(pipeline, clip, seed, options)[0] for seed in seeds])
+        conditions = torch.stack([pipeline.with_prompt(row, options) for row in mapped])
+        explain = pipeline.explain(clip)
+        windows = len(plan.windows)
+        return (plan, conditions[:, None].expand(-1, windows, -1), explain and explain * windows, {"kind": "image"})
     else:
         from v2a_cli.media.video import probe_video
 
@@ -209,10 +213,21 @@ def plan_source(pipeline: "Pipeline", source: str | Path, options: "GenerateOpti
         plan = timeline(start, end, cuts)
         clips = torch.stack([_aggregate(frames[window_frames(times, window)], options) for window in plan.windows])
         info = {"kind": "video", "video_duration": duration, "frames": len(times)}
-    mapped = [pipeline.map_visual(clips, seed=seed, mapper_guidance=options.mapper_guidance,
-                                  mapper_steps=options.mapper_steps) for seed in seeds]
+    mapped = [_map_windows(pipeline, clips, seed, options) for seed in seeds]
     stacked = torch.stack([torch.stack([pipeline.with_prompt(row, options) for row in rows]) for rows in mapped])
     return plan, stacked, pipeline.explain(clips), info
+
+
+def _map_windows(pipeline: "Pipeline", clips: torch.Tensor, seed: int, options: "GenerateOptions") -> torch.Tensor:
+    """[W, 512] CLIP -> [W, 512] CLAP. A generative mapper samples window k with window_seed(seed, k), so
+    a window's condition does not depend on how many windows there are."""
+    def mapped(rows: torch.Tensor, row_seed: int) -> torch.Tensor:
+        return pipeline.map_visual(rows, seed=row_seed, mapper_guidance=options.mapper_guidance,
+                                   mapper_steps=options.mapper_steps)
+
+    if not getattr(pipeline.mapper, "is_generative", False):
+        return mapped(clips, seed)
+    return torch.cat([mapped(clips[k:k + 1], window_seed(seed, k)) for k in range(len(clips))])
 
 
 def _aggregate(frames: torch.Tensor, options: "GenerateOptions") -> torch.Tensor:
@@ -259,9 +274,7 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
         while (position + len(batch) < len(items) and len(batch) < options.batch_size):
             k, _ = items[position + len(batch)]
             window = plan.windows[k]
-            if window.units != plan.windows[batch[0][0]].units or window.join != plan.windows[batch[0][0]].join:
-                break
-            if window.join == "continue" and k != batch[0][0]:
+            if window.units != plan.windows[batch[0][0]].units or (window.join == "continue" and k != batch[0][0]):
                 break
             batch.append(items[position + len(batch)])
         position += len(batch)

@@ -159,6 +159,7 @@ class Pipeline:
         self.bridge_temperature = bridge_temperature
         self._loaded: dict[str, object] = {}
         self._text_conditions: dict[str, torch.Tensor] = {}  # --prompt/--negative-prompt: encoded once
+        self._provenance: dict[str, dict] = {}  # model spec -> what it resolved to (sidecars), computed once
 
     @classmethod
     def from_models(cls, models_file: str | Path | None = None, **kwargs) -> "Pipeline":

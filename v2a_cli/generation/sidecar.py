@@ -74,7 +74,7 @@ def model_provenance(pipeline: "Pipeline", kind: str) -> dict:
         roles += ["clip", "mapper"]
     elif kind == "audio":
         roles += ["clap"]
-    cache = pipeline.__dict__.setdefault("_provenance", {})
+    cache = pipeline._provenance
     result = {}
     for role in roles:
         spec = getattr(pipeline.models, role)
