@@ -26,6 +26,7 @@ from v2a_cli.generation.schedulers import FOLDER_SCHEDULERS, build_scheduler, sc
 from v2a_cli.registry import quiet_library_loading, register_loader, resolve_dir
 
 MAX_DURATION = 10.24  # seconds: AudioLDM's training clip length (1024 mel frames, a 256-frame latent)
+LATENT_RATE = 25.0  # AudioLDM's latent frames per second (10 ms mel hop, x4 VAE); a loaded model says its own
 COMPONENTS = ("unet", "vae", "vocoder", "text_encoder", "tokenizer", "scheduler")
 WEIGHTED_COMPONENTS = ("unet", "vae", "vocoder", "text_encoder")
 # What a Hub snapshot needs: configs, tokenizer files and safetensors weights (never .bin/.ckpt).

@@ -103,7 +103,7 @@ def sidecar_path(output: Path) -> Path:
     return output.with_name(output.name + ".json")
 
 
-def estimate_window_steps(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
+def estimate_window_steps(plans: Sequence[Sequence[PlannedOutput]],
                           options: GenerateOptions) -> list[int]:
     """Window-steps per output of each input, before scene cuts are known (for a progress bar's total)."""
     from v2a_cli.generation.longform import count_windows
@@ -121,7 +121,7 @@ def estimate_window_steps(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOu
                 seconds = max(end - (options.start or 0.0), 0.0)
         except (InputError, V2AError):
             pass  # reported when the input's turn comes
-        estimates.append(count_windows(pipeline.generator, seconds, options) * options.steps)
+        estimates.append(count_windows(seconds, options) * options.steps)
     return estimates
 
 
@@ -144,7 +144,7 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
     options = options.validate()
     settings = settings.validate()
     report = BatchReport()
-    estimates = estimate_window_steps(pipeline, plans, options) if progress else [0] * len(plans)
+    estimates = estimate_window_steps(plans, options) if progress else [0] * len(plans)
     counts = {"done": 0, "total": sum(e * len(outputs) for e, outputs in zip(estimates, plans))}
 
     def fail(source: str, message: str) -> None:

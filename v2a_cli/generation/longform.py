@@ -118,12 +118,15 @@ def plan_timeline(start: float, end: float, *, unit: float, max_units: int, over
                     cuts=tuple(start + u * unit for u in cut_units))
 
 
-def count_windows(generator, seconds: float, options: "GenerateOptions") -> int:
-    """Windows a sound of `seconds` takes without scene cuts (for estimates, e.g. a progress total)."""
+def count_windows(seconds: float, options: "GenerateOptions") -> int:
+    """Windows a sound of `seconds` takes with AudioLDM, without scene cuts (an estimate, e.g. for a
+    progress total; it needs no model loaded)."""
+    from v2a_cli.generation.audioldm import LATENT_RATE, MAX_DURATION
+
     if seconds <= 0:
         return 0
-    unit = 1.0 / generator.latent_rate
-    return len(plan_timeline(0.0, seconds, unit=unit, max_units=int(generator.max_duration / unit + 1e-6),
+    unit = 1.0 / LATENT_RATE
+    return len(plan_timeline(0.0, seconds, unit=unit, max_units=int(MAX_DURATION / unit + 1e-6),
                              overlap=options.overlap, join=options.join).windows)
 
 

@@ -105,7 +105,7 @@ def mux_audio_into_video(video_path: str | Path, waveform: np.ndarray, sample_ra
 
     The video packets are copied untouched (no re-encode); existing audio (and subtitle) tracks are
     dropped. The sound starts `offset` seconds into the video (silence before), is encoded as AAC in
-    .mp4/.m4v/.mov and Opus in .mkv/.webm, and is cut at the end of the video. `mix_original` (0..1)
+    .mp4/.m4v/.mov and Opus in .mkv/.webm, and is cut or silence-padded to the video's length. `mix_original` (0..1)
     keeps the video's own sound under the new one at that gain (mixed at MIX_RATE). Atomic;
     OutputExistsError when `out_path` exists and not `overwrite`.
     """
@@ -122,7 +122,8 @@ def mux_audio_into_video(video_path: str | Path, waveform: np.ndarray, sample_ra
     with open_input(video_path, "video") as source, atomic_output(out_path, overwrite=overwrite) as temp:
         video_in = find_video_stream(source, video_path)
         video_seconds = _video_seconds(source, video_in)
-        samples = samples[: max(0, int(round(video_seconds * sample_rate)))]
+        length = max(0, int(round(video_seconds * sample_rate)))
+        samples = np.pad(samples[:length], (0, max(0, length - len(samples))))  # the track lasts as long as the video
         start_seconds = float((video_in.start_time or 0) * video_in.time_base)
         with av.open(str(temp), mode="w", format=format_name) as output:
             try:
