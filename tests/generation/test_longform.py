@@ -230,3 +230,13 @@ def test_variations_and_windows_get_their_own_seeds(pipeline, image, generator_c
     generator_calls.clear()
     pipeline.render(image, options, [7])
     assert [len(seeds) for _, seeds in generator_calls] == [3]  # independent windows of one length batch together
+
+
+def test_mapper_steps_are_an_argument_not_a_lasting_change(pipeline):
+    clip = F.normalize(torch.randn(1, 512, generator=torch.Generator().manual_seed(3)), dim=-1)
+    mapper = pipeline.mapper
+    default_steps = mapper.sampling_steps
+    few = pipeline.map_visual(clip, seed=1, mapper_steps=2)
+    assert mapper.sampling_steps == default_steps
+    assert not torch.allclose(few, pipeline.map_visual(clip, seed=1))
+    assert torch.equal(few, pipeline.map_visual(clip, seed=1, mapper_steps=2))

@@ -262,13 +262,18 @@ class Pipeline:
 
     def map_visual(self, clip_embeddings: torch.Tensor, *, seed: int | None = None,
                    mapper_guidance: float | None = None, mapper_steps: int | None = None) -> torch.Tensor:
-        """[N,512] CLIP -> [N,512] CLAP through the mapper."""
+        """[N,512] CLIP -> [N,512] CLAP through the mapper (a generative one with these guidance/steps,
+        None: its checkpoint's; the shared mapper is left as it was)."""
         mapper = self.mapper
-        if mapper_guidance is not None and getattr(mapper, "is_generative", False):
-            mapper.guidance = mapper_guidance
-        if mapper_steps is not None and getattr(mapper, "is_generative", False):
-            mapper.sampling_steps = mapper_steps
-        return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
+        if not getattr(mapper, "is_generative", False):
+            return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
+        saved = mapper.guidance, mapper.sampling_steps
+        try:
+            mapper.guidance = saved[0] if mapper_guidance is None else mapper_guidance
+            mapper.sampling_steps = saved[1] if mapper_steps is None else mapper_steps
+            return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
+        finally:
+            mapper.guidance, mapper.sampling_steps = saved
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
         from v2a_cli.embeddings.clap import load_audio_for_clap
