@@ -123,8 +123,8 @@ def visual_conditions(pipeline: Pipeline, path: str | Path, options: GenerateOpt
         elif getattr(mapper, "accepts_slots", False):
             embedding = mapper.map_slots(sourced.clips[None, : mapper.slots], seeds=[seed], **extra)[0]
         else:
-            mapped = torch.stack([pipeline.map_visual(row[None], seed=seed, mapper_guidance=options.mapper_guidance,
-                                                      options=options)[0] for row in sourced.clips])
+            mapped = pipeline.map_visual(sourced.clips, seeds=[seed] * len(sourced.clips),
+                                         guidance=options.mapper_guidance, options=options)
             embedding = weighted_mean(mapped, sourced.weights)
         conditions.append(Condition(str(path), F.normalize(embedding.float(), dim=-1),
                                     {"kind": kind, **sourced.info()}))
