@@ -141,7 +141,7 @@ def test_each_window_is_conditioned_on_exactly_its_frames(pipeline, scene_video)
         inside = [i for i, f in enumerate(frames) if window.frames_from - 1e-6 <= f.time < window.frames_to - 1e-6]
         assert inside and window.scene == sum(frames[inside[0]].time >= cut - 1e-6 for cut in (12.0, 23.0))
         clip = aggregate_frames(per_frame[inside], "average")
-        expected = pipeline.map_visual(clip[None], seed=window_seed(0, index))[0]  # the zoo's mapper samples
+        expected = pipeline.map_visual(clip[None], seeds=[window_seed(0, index)])[0]  # the zoo's mapper samples
         assert torch.allclose(conditions[0, index], expected, atol=1e-5)
 
 
@@ -232,11 +232,23 @@ def test_variations_and_windows_get_their_own_seeds(pipeline, image, generator_c
     assert [len(seeds) for _, seeds in generator_calls] == [3]  # independent windows of one length batch together
 
 
-def test_mapper_steps_are_an_argument_not_a_lasting_change(pipeline):
-    clip = F.normalize(torch.randn(1, 512, generator=torch.Generator().manual_seed(3)), dim=-1)
-    mapper = pipeline.mapper
-    default_steps = mapper.sampling_steps
-    few = pipeline.map_visual(clip, seed=1, mapper_steps=2)
-    assert mapper.sampling_steps == default_steps
-    assert not torch.allclose(few, pipeline.map_visual(clip, seed=1))
-    assert torch.equal(few, pipeline.map_visual(clip, seed=1, mapper_steps=2))
+def test_mapper_steps_reach_the_mapper(pipeline, image):
+    default = longform.plan_source(pipeline, image, GenerateOptions(steps=1), [1])[1]
+    few = longform.plan_source(pipeline, image, GenerateOptions(steps=1, mapper_steps=2), [1])[1]
+    clip = pipeline.clip_embedding(image)[None]
+    assert torch.allclose(few[0, 0], pipeline.map_visual(clip, seeds=[1], steps=2)[0], atol=1e-6)
+    assert not torch.allclose(few, default)
+
+
+def test_detected_sources_are_found_window_by_window(pipeline, scene_video):
+    from v2a_cli.generation.detect import sourced_conditions, sourced_frames
+    from v2a_cli.media.video import iter_frames
+
+    options = GenerateOptions(steps=1, sources="detect", end=16.0, scenes="off", overlap=1.0)
+    plan, conditions, _, _ = longform.plan_source(pipeline, scene_video, options, [0])
+    assert len(plan.windows) == 2
+    for k, window in enumerate(plan.windows):
+        images = [f.image for f in iter_frames(scene_video, fps=1.0, start=window.frames_from, end=window.frames_to)]
+        [expected] = sourced_conditions(pipeline, sourced_frames(pipeline, images, options), True, options,
+                                        [window_seed(0, k)])
+        assert torch.allclose(conditions[0, k], expected, atol=1e-5)

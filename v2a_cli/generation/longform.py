@@ -186,51 +186,58 @@ def plan_source(pipeline: "Pipeline", source: str | Path, options: "GenerateOpti
                              cuts=cuts)
 
     text = str(source)
-    if text.startswith("text:") or media_kind(Path(source)) == "audio":
+    kind = "text" if text.startswith("text:") else media_kind(Path(source))
+    if kind != "video":  # one condition for the whole sound, made as for a single clip
         conditions = pipeline.conditions(source, options, seeds)
         plan = timeline(0.0, options.duration)
         stacked = torch.stack([pipeline.with_prompt(c.embedding, options) for c in conditions])
-        return plan, stacked[:, None].expand(-1, len(plan.windows), -1), None, {"kind": conditions[0].info["kind"]}
-    path = Path(source)
-    if not path.exists():
-        raise InputError(path, "no such file; check the path")
-    if media_kind(path) == "image":
-        plan = timeline(0.0, options.duration)
-        clip = pipeline.clip_embedding(path, options)[None]
-        mapped = torch.stack([_map_windows(pipeline, clip, seed, options)[0] for seed in seeds])
-        conditions = torch.stack([pipeline.with_prompt(row, options) for row in mapped])
-        explain = pipeline.explain(clip)
-        windows = len(plan.windows)
-        return (plan, conditions[:, None].expand(-1, windows, -1), explain and explain * windows, {"kind": "image"})
-    else:
-        from v2a_cli.media.video import probe_video
+        explain = None
+        if kind == "image" and options.sources == "whole" and hasattr(pipeline.mapper, "explain"):
+            explain = pipeline.explain(pipeline.clip_embedding(source, options)[None]) * len(plan.windows)
+        info = {key: value for key, value in conditions[0].info.items()}
+        return plan, stacked[:, None].expand(-1, len(plan.windows), -1), explain, info
+    from v2a_cli.media.video import probe_video
 
-        duration = probe_video(path).duration
-        start = options.start or 0.0
-        end = min(options.end, duration) if options.end is not None else duration
-        if start >= end:
-            raise InputError(path, f"--start {start:g} s is at or past the video's end ({duration:.2f} s); "
-                                   "choose an earlier start")
-        times, frames = pipeline.frame_embeddings(path, fps=options.fps, start=start, end=end)
-        cuts = detect_cuts(times, frames, options.scene_threshold) if options.scenes == "auto" else []
-        plan = timeline(start, end, cuts)
-        clips = torch.stack([_aggregate(frames[window_frames(times, window)], options) for window in plan.windows])
-        info = {"kind": "video", "video_duration": duration, "frames": len(times)}
+    path = Path(source)
+    duration = probe_video(path).duration
+    start = options.start or 0.0
+    end = min(options.end, duration) if options.end is not None else duration
+    if start >= end:
+        raise InputError(path, f"--start {start:g} s is at or past the video's end ({duration:.2f} s); "
+                               "choose an earlier start")
+    times, frames = pipeline.frame_embeddings(path, fps=options.fps, start=start, end=end)
+    cuts = detect_cuts(times, frames, options.scene_threshold) if options.scenes == "auto" else []
+    plan = timeline(start, end, cuts)
+    info = {"kind": "video", "video_duration": duration, "frames": len(times)}
+    if options.sources == "detect" or getattr(pipeline.mapper, "has_aggregator", False):
+        return plan, _sourced_windows(pipeline, path, plan, options, seeds), None, info
+    clips = torch.stack([_aggregate(frames[window_frames(times, window)], options) for window in plan.windows])
     mapped = [_map_windows(pipeline, clips, seed, options) for seed in seeds]
     stacked = torch.stack([torch.stack([pipeline.with_prompt(row, options) for row in rows]) for rows in mapped])
     return plan, stacked, pipeline.explain(clips), info
 
 
 def _map_windows(pipeline: "Pipeline", clips: torch.Tensor, seed: int, options: "GenerateOptions") -> torch.Tensor:
-    """[W, 512] CLIP -> [W, 512] CLAP. A generative mapper samples window k with window_seed(seed, k), so
-    a window's condition does not depend on how many windows there are."""
-    def mapped(rows: torch.Tensor, row_seed: int) -> torch.Tensor:
-        return pipeline.map_visual(rows, seed=row_seed, mapper_guidance=options.mapper_guidance,
-                                   mapper_steps=options.mapper_steps)
+    """[W, 512] CLIP -> [W, 512] CLAP in one call; a generative mapper samples window k with
+    window_seed(seed, k), so a window's condition does not depend on how many windows there are."""
+    return pipeline.map_visual(clips, seeds=[window_seed(seed, k) for k in range(len(clips))],
+                               guidance=options.mapper_guidance, steps=options.mapper_steps, options=options)
 
-    if not getattr(pipeline.mapper, "is_generative", False):
-        return mapped(clips, seed)
-    return torch.cat([mapped(clips[k:k + 1], window_seed(seed, k)) for k in range(len(clips))])
+
+def _sourced_windows(pipeline: "Pipeline", path: Path, plan: Timeline, options: "GenerateOptions",
+                     seeds: Sequence[int]) -> torch.Tensor:
+    """--sources detect (or SSV2A's temporal aggregator): each window's frames are decoded again, their
+    sources detected and tracked within the window, and mapped as for a whole clip ([V, W, 512])."""
+    from v2a_cli.generation.detect import sourced_conditions, sourced_frames
+    from v2a_cli.media.video import iter_frames
+
+    rows = []
+    for k, window in enumerate(plan.windows):
+        images = [f.image for f in iter_frames(path, fps=options.fps, start=window.frames_from, end=window.frames_to)]
+        sourced = sourced_frames(pipeline, images, options)
+        rows.append(sourced_conditions(pipeline, sourced, True, options, [window_seed(seed, k) for seed in seeds]))
+    return torch.stack([torch.stack([pipeline.with_prompt(rows[k][v], options) for k in range(len(rows))])
+                        for v in range(len(seeds))])
 
 
 def _aggregate(frames: torch.Tensor, options: "GenerateOptions") -> torch.Tensor:

@@ -60,6 +60,12 @@ class GenerateOptions:
     scenes: str = "auto"  # auto: new sound at shot changes | off
     scene_threshold: float = 0.2  # a shot change: 1 - cosine of consecutive frames' CLIP embeddings above this
     mapper_steps: int | None = None  # generative mapper's sampling steps (None: the checkpoint's default)
+    sources: str = "whole"  # whole: the picture as one | detect: the picture plus its detected sound sources
+    max_sources: int = 8  # detect: at most this many boxes (besides the whole picture)
+    detect_threshold: float = 0.2  # detect: keep boxes whose detector score is above this (0..1)
+    var_samples: int | None = None  # SSV2A mapper: variational draws averaged (None: its default, 64)
+    cycle_its: int | None = None  # SSV2A mapper: Cycle Mix rounds (None: its default, 64)
+    cycle_samples: int | None = None  # SSV2A mapper: remixes drawn per round (None: its default, 64)
 
     @classmethod
     def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> "GenerateOptions":
@@ -79,6 +85,16 @@ class GenerateOptions:
                             ("--scene-threshold", self.scene_threshold)):
             if not finite(value):
                 raise V2AError(f"{flag} {value}: must be a finite number")
+        if self.sources not in SOURCE_MODES:
+            raise V2AError(f"--sources {self.sources}: expected one of {', '.join(SOURCE_MODES)}")
+        if not 0 <= self.max_sources <= 64:
+            raise V2AError(f"--max-sources {self.max_sources}: must be between 0 and 64")
+        if not (math.isfinite(self.detect_threshold) and 0.0 <= self.detect_threshold < 1.0):
+            raise V2AError(f"--detect-threshold {self.detect_threshold}: must be at least 0 and below 1")
+        for name, low in (("var_samples", 1), ("cycle_its", 0), ("cycle_samples", 1)):
+            value = getattr(self, name)
+            if value is not None and not low <= value <= 4096:
+                raise V2AError(f"--{name.replace('_', '-')} {value}: must be between {low} and 4096")
         if self.steps < 1:
             raise V2AError(f"--steps {self.steps}: must be at least 1")
         if self.duration <= 0:
@@ -121,6 +137,8 @@ def _middle(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def _random(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return frames[int(torch.randint(len(frames), (1,), generator=generator))]
 
+
+SOURCE_MODES = ("whole", "detect")
 
 # Paper, Table 5: averaging the L2-normalised frame embeddings is best.
 AGGREGATORS: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
@@ -173,11 +191,32 @@ class Pipeline:
 
     @property
     def clip(self):
+        return self._model("clip", self._load_clip)
+
+    def _load_clip(self):
         from v2a_cli.registry import load_model
 
+        # A mapper trained on another CLIP (SSV2A: ViT-L/14) names it; it is used unless the models
+        # file or --clip names one, which must then have the mapper's width.
+        mapper = self.mapper if self.models.mapper != "bridge" else None
+        wanted = getattr(mapper, "clip_spec", None)
+        spec = wanted if wanted and self.models.clip == ModelsConfig().clip else self.models.clip
         # CLIP stays float32 except on CUDA: it is small and its embeddings feed a trained mapper.
         dtype = self.dtype if self.device.type == "cuda" else torch.float32
-        return self._model("clip", lambda: load_model("clip", self.models.clip, device=self.device, dtype=dtype))
+        clip = load_model("clip", spec, device=self.device, dtype=dtype)
+        needed = getattr(mapper, "clip_dim", None)
+        if needed is not None and clip.embed_dim != needed:
+            raise V2AError(f"CLIP '{spec}' gives {clip.embed_dim}-d embeddings but the mapper "
+                           f"'{self.models.mapper}' needs {needed}-d ones"
+                           + (f" ({wanted})" if wanted else "") + "; name a CLIP of that size in the models "
+                           "file or --clip, or leave clip unset to use the mapper's own")
+        return clip
+
+    @property
+    def detector(self):
+        from v2a_cli.registry import load_model
+
+        return self._model("detector", lambda: load_model("detector", self.models.detector, device=self.device))
 
     @property
     def clap(self):
@@ -260,20 +299,15 @@ class Pipeline:
         explain = getattr(self.mapper, "explain", None)
         return explain(clip_embeddings.float()) if explain is not None else None
 
-    def map_visual(self, clip_embeddings: torch.Tensor, *, seed: int | None = None,
-                   mapper_guidance: float | None = None, mapper_steps: int | None = None) -> torch.Tensor:
-        """[N,512] CLIP -> [N,512] CLAP through the mapper (a generative one with these guidance/steps,
-        None: its checkpoint's; the shared mapper is left as it was)."""
-        mapper = self.mapper
-        if not getattr(mapper, "is_generative", False):
-            return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
-        saved = mapper.guidance, mapper.sampling_steps
-        try:
-            mapper.guidance = saved[0] if mapper_guidance is None else mapper_guidance
-            mapper.sampling_steps = saved[1] if mapper_steps is None else mapper_steps
-            return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
-        finally:
-            mapper.guidance, mapper.sampling_steps = saved
+    def map_visual(self, clip_embeddings: torch.Tensor, *, seeds: Sequence[int] | None = None,
+                   guidance: float | None = None, steps: int | None = None,
+                   options: GenerateOptions | None = None) -> torch.Tensor:
+        """[N,512] CLIP -> [N,512] CLAP through the mapper, all rows in one batched call (row i sampled
+        with seeds[i]; guidance/steps: the generative mapper's, None = the checkpoint's default;
+        `options` carries SSV2A's sampling knobs to an SSV2A mapper)."""
+        mapped = self.mapper.map(clip_embeddings.float(), seeds=seeds, guidance=guidance, steps=steps,
+                                 **ssv2a_sampling(self.mapper, options))
+        return F.normalize(mapped.float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
         from v2a_cli.embeddings.clap import load_audio_for_clap
@@ -310,10 +344,14 @@ class Pipeline:
         kind = media_kind(path)
         if kind == "audio":
             return [Condition(str(path), self.audio_condition(path), {"kind": kind})] * len(seeds)
-        clip = self.clip_embedding(path, options)[None]
-        return [Condition(str(path), self.map_visual(clip, seed=seed, mapper_guidance=options.mapper_guidance,
-                                                          mapper_steps=options.mapper_steps)[0],
-                          {"kind": kind}) for seed in seeds]
+        if options.sources == "detect" or (kind == "video" and getattr(self.mapper, "has_aggregator", False)):
+            from v2a_cli.generation.detect import visual_conditions
+
+            return visual_conditions(self, path, options, seeds)
+        clip = self.clip_embedding(path, options)[None].expand(len(seeds), -1)
+        mapped = self.map_visual(clip, seeds=seeds, guidance=options.mapper_guidance,
+                                 steps=options.mapper_steps, options=options)
+        return [Condition(str(path), row, {"kind": kind}) for row in mapped]
 
     def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
         """Mix `--prompt` into a condition: normalise((1-w)·e + w·text)."""
@@ -380,6 +418,14 @@ class Pipeline:
             seeds = [options.seed + variation for variation in range(options.variations)]
             waves.extend(self.render(source, options, seeds, progress=progress).waveforms)
         return waves
+
+
+def ssv2a_sampling(mapper: object, options: GenerateOptions | None) -> dict:
+    """SSV2A's sampling knobs from the options, for a mapper that takes them (else nothing)."""
+    if options is None or getattr(mapper, "kind", None) != "ssv2a":
+        return {}
+    return {"var_samples": options.var_samples, "cycle_its": options.cycle_its,
+            "cycle_samples": options.cycle_samples}
 
 
 def generate(sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(), *,
