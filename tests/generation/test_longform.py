@@ -252,3 +252,12 @@ def test_detected_sources_are_found_window_by_window(pipeline, scene_video):
         [expected] = sourced_conditions(pipeline, sourced_frames(pipeline, images, options), True, options,
                                         [window_seed(0, k)])
         assert torch.allclose(conditions[0, k], expected, atol=1e-5)
+
+
+def test_a_scene_cut_never_shares_a_batch_with_a_continuing_window(pipeline, generator_calls):
+    plan = plan_timeline(0.0, 18.0, unit=UNIT, max_units=256, overlap=1.0, join="continue", cuts=[11.8])
+    assert [(w.join, w.units) for w in plan.windows] == [("first", 160), ("continue", 160), ("cut", 160)]
+    conditions = F.normalize(torch.randn(1, 3, 512, generator=torch.Generator().manual_seed(0)), dim=-1)
+    longform.synthesize_timeline(pipeline, plan, conditions, [[1, 2, 3]], GenerateOptions(steps=1, batch_size=8))
+    # Equally long, but the continuing window holds known latents that the cut's window must not get.
+    assert [seeds for _, seeds in generator_calls] == [[1], [2], [3]]

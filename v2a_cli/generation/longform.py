@@ -278,21 +278,22 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
     items = [(k, v) for k in range(len(plan.windows)) for v in range(variations)]
     tails: dict[int, torch.Tensor] = {}  # variation -> the latents the next window continues from
 
+    def continues(window: Window) -> bool:
+        return window.join == "continue" and window.overlap_units > 0
+
     position = 0
     while position < len(items):
         batch = [items[position]]
-        while (position + len(batch) < len(items) and len(batch) < options.batch_size):
+        k0 = batch[0][0]
+        window = plan.windows[k0]
+        while position + len(batch) < len(items) and len(batch) < options.batch_size:
             k, _ = items[position + len(batch)]
-            window = plan.windows[k]
-            if window.units != plan.windows[batch[0][0]].units or (window.join == "continue" and k != batch[0][0]):
+            # Other windows join only when neither side holds known latents (and the lengths agree).
+            if k != k0 and (plan.windows[k].units != window.units or continues(plan.windows[k]) or continues(window)):
                 break
             batch.append(items[position + len(batch)])
         position += len(batch)
-        k0 = batch[0][0]
-        window = plan.windows[k0]
-        known = None
-        if window.join == "continue" and window.overlap_units:
-            known = torch.stack([tails[v] for _, v in batch])
+        known = torch.stack([tails[v] for _, v in batch]) if continues(window) else None
         step_counter = None
         if progress is not None:
             count = len(batch)
@@ -306,7 +307,7 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
         for row, (k, v) in enumerate(batch):
             current = plan.windows[k]
             following = plan.windows[k + 1] if k + 1 < len(plan.windows) else None
-            if following is not None and following.join == "continue" and following.overlap_units:
+            if following is not None and continues(following):
                 offset = following.first_unit - current.first_unit
                 tails[v] = latents[row, :, offset:offset + following.overlap_units].clone()
             _place(outputs[v], waves[row][: current.units * samples_per_unit], current, following, samples_per_unit)
