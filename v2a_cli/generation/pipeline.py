@@ -191,13 +191,10 @@ class Pipeline:
         return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
+        """[512] CLAP embedding of an audio file, prepared as AudioLDM prepares its audio conditions."""
         from v2a_cli.embeddings.clap import load_audio_for_clap
-        from v2a_cli.errors import InputError
 
-        waveform = load_audio_for_clap(path, max_seconds=10.0)
-        if len(waveform) == 0:
-            raise InputError(path, "audio track is empty; give a file with sound in it")
-        return self.clap.encode_audio([waveform])[0]
+        return self.clap.encode_audio([load_audio_for_clap(path)])[0]
 
     def text_condition(self, text: str) -> torch.Tensor:
         if text not in self._text_conditions:
