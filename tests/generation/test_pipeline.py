@@ -83,3 +83,17 @@ def test_bridge_is_the_default_mapper(zoo_models, image):
     condition = pipe.condition(image, FAST)
     assert condition.embedding.shape == (512,)
     assert torch.allclose(condition.embedding.norm(), torch.tensor(1.0), atol=1e-5)
+
+
+def test_a_warm_pipeline_called_with_mapper_guidance_then_without_uses_the_checkpoint_default(pipeline, image):
+    """Per-call knobs never stick to the shared mapper (issue #10 item 6)."""
+    from dataclasses import replace
+
+    mapper = pipeline.mapper
+    assert mapper.is_generative
+    default = pipeline.condition(image, FAST, seed=4).embedding
+    guided = pipeline.condition(image, replace(FAST, mapper_guidance=mapper.config.guidance + 5.0), seed=4).embedding
+    after = pipeline.condition(image, FAST, seed=4).embedding
+    assert not torch.allclose(guided, default, atol=1e-4)
+    assert torch.equal(after, default)
+    assert mapper.guidance == mapper.config.guidance
