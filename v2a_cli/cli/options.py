@@ -19,3 +19,12 @@ BRIDGE_TEMPERATURE = typer.Option(0.01, "--bridge-temperature", help="Zero-shot 
 DEVICE = typer.Option("auto", "--device", help="auto, cpu, cuda, mps.")
 DTYPE = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16.")
 BATCH_SIZE = typer.Option(4, "--batch-size", help="Sounds generated per model call.")
+ETA = typer.Option(0.0, "--eta", help="DDIM eta (ddim only): 0 deterministic, 1 = AudioLDM's own sampler.")
+CANDIDATES = typer.Option(1, "--candidates", help="Draw N sounds per output, keep the closest to the condition (CLAP audio cosine; AudioLDM: 3).")
+
+
+def candidate_note(path, choice: dict) -> str:
+    """One stderr line saying which candidate an output kept."""
+    cosine = choice["clap_cosines"][choice["chosen"]]
+    return (f"{path}: kept candidate {choice['chosen'] + 1} of {choice['candidates']} "
+            f"(seed {choice['seed']}, CLAP cosine {cosine:.3f})")
