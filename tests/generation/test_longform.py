@@ -261,3 +261,20 @@ def test_a_scene_cut_never_shares_a_batch_with_a_continuing_window(pipeline, gen
     longform.synthesize_timeline(pipeline, plan, conditions, [[1, 2, 3]], GenerateOptions(steps=1, batch_size=8))
     # Equally long, but the continuing window holds known latents that the cut's window must not get.
     assert [seeds for _, seeds in generator_calls] == [[1], [2], [3]]
+
+
+def test_best_of_n_picks_per_window_and_continues_the_pick(pipeline, image):
+    options = GenerateOptions(steps=1, duration=14.0, candidates=2, overlap=1.0)
+    plan, conditions, _, _ = longform.plan_source(pipeline, image, options, [0])
+    latents: dict[int, torch.Tensor] = {}
+    choices = [[{} for _ in plan.windows]]
+    seeds = [[window_seed(0, k) for k in range(len(plan.windows))]]
+    [wave] = longform.synthesize_timeline(pipeline, plan, conditions, seeds, options, choices=choices,
+                                          on_latents=lambda k, batch: latents.__setitem__(k, batch.clone()))
+    assert len(wave) == 14 * RATE
+    assert [c["candidates"] for c in choices[0]] == [2, 2]
+    assert all(c["chosen"] == int(np.argmax(c["clap_cosines"])) for c in choices[0])
+    second = plan.windows[1]
+    offset = second.first_unit - plan.windows[0].first_unit
+    torch.testing.assert_close(latents[1][:, :, :second.overlap_units],
+                               latents[0][:, :, offset:offset + second.overlap_units], atol=1e-6, rtol=0)

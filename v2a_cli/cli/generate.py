@@ -9,6 +9,7 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import app, global_options, make_pipeline, progress_bars, report_error, stderr, stdout
+from v2a_cli.cli.options import candidate_note
 
 
 @app.command()
@@ -32,6 +33,8 @@ def generate(
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
+    eta: float = options.ETA,
+    candidates: int = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio for a picture (any length; a video gets its own length)."),
@@ -75,6 +78,7 @@ def generate(
         batch_size=batch_size, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
         scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
         detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
+        eta=eta, candidates=candidates,
     ).validate()
     settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
                               mix_original=mix_original).validate()
@@ -113,6 +117,8 @@ def generate(
                 on_explain=print_explanation if explain else None,
                 progress=on_step,
             )
+        for path, choice in report.candidates.items():
+            stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
         failed += len({source for source, _ in report.failed})
     if failed:
         raise typer.Exit(code=1)

@@ -23,10 +23,19 @@ DEVICE = typer.Option("auto", "--device", help="auto, cpu, cuda, mps.")
 DTYPE = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16.")
 BATCH_SIZE = typer.Option(4, "--batch-size", help="Sounds generated per model call.")
 SOURCES = typer.Option("whole", "--sources", help="whole: the picture as one source; detect: also find its sound sources (boxes) and mix them.")
-MAX_SOURCES = typer.Option(8, "--max-sources", help="--sources detect: at most this many boxes besides the whole picture.")
-DETECT_THRESHOLD = typer.Option(0.2, "--detect-threshold", help="--sources detect: keep boxes the detector scores above this (0..1).")
+MAX_SOURCES = typer.Option(8, "--max-sources", help="Source detection: at most this many boxes besides the whole picture.")
+DETECT_THRESHOLD = typer.Option(0.2, "--detect-threshold", help="Source detection: keep boxes the detector scores above this (0..1).")
 DETECTOR = typer.Option(None, "--detector", help="Open-vocabulary detector: OWLv2/OWL-ViT Hub id or folder (default google/owlv2-base-patch16-ensemble).")
 BOXES = typer.Option(None, "--boxes", help="Write the picture with the sources' boxes and labels drawn (.png; a folder for several inputs).")
 VAR_SAMPLES = typer.Option(None, "--var-samples", help="SSV2A mapper: variational samples averaged per step (default 64; more = typical, less diverse).")
 CYCLE_ITS = typer.Option(None, "--cycle-its", help="SSV2A mapper: Cycle Mix rounds (default 64; more = closer to the sources).")
 CYCLE_SAMPLES = typer.Option(None, "--cycle-samples", help="SSV2A mapper: remixes drawn per Cycle Mix round (default 64).")
+ETA = typer.Option(0.0, "--eta", help="DDIM eta (ddim only): 0 deterministic, 1 = AudioLDM's own sampler.")
+CANDIDATES = typer.Option(1, "--candidates", help="Draw N sounds per output, keep the closest to the condition (CLAP audio cosine; AudioLDM: 3).")
+
+
+def candidate_note(path, choice: dict) -> str:
+    """One stderr line saying which candidate an output kept."""
+    cosine = choice["clap_cosines"][choice["chosen"]]
+    return (f"{path}: kept candidate {choice['chosen'] + 1} of {choice['candidates']} "
+            f"(seed {choice['seed']}, CLAP cosine {cosine:.3f})")

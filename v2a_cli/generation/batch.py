@@ -34,6 +34,7 @@ class BatchReport:
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (input, one-line message)
     skipped: list[Path] = field(default_factory=list)  # outputs already there (--skip-existing)
+    candidates: dict[Path, dict] = field(default_factory=dict)  # output -> best-of-N choice (--candidates > 1)
 
     @property
     def ok(self) -> bool:
@@ -121,7 +122,7 @@ def estimate_window_steps(plans: Sequence[Sequence[PlannedOutput]],
                 seconds = max(end - (options.start or 0.0), 0.0)
         except (InputError, V2AError):
             pass  # reported when the input's turn comes
-        estimates.append(count_windows(seconds, options) * options.steps)
+        estimates.append(count_windows(seconds, options) * options.steps * options.candidates)
     return estimates
 
 
@@ -169,7 +170,7 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
         counts["total"] -= estimate * len(outputs)  # replaced by the real count once planned
 
         def on_plan(timeline, count=len(todo)) -> None:
-            counts["total"] += len(timeline.windows) * count * options.steps
+            counts["total"] += len(timeline.windows) * count * options.steps * options.candidates
 
         try:
             for plan in todo:
@@ -186,6 +187,8 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
                     if settings.sidecar:
                         write_sidecar(sidecar_path(plan.path), build_sidecar(pipeline, options, track, index, plan.path))
                     report.written.append(plan.path)
+                    if options.candidates > 1 and len(track.timeline.windows) == 1:
+                        report.candidates[plan.path] = track.choices[index][0]
                     if on_written:
                         on_written(plan.path)
         except (InputError, OutputExistsError) as exc:  # this input's problem; model errors stop the run

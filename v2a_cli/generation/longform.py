@@ -169,6 +169,7 @@ class Soundtrack:
     waveforms: list[np.ndarray]  # one per seed: float32 mono, covering the timeline
     window_seeds: list[list[int]]  # [variation][window]
     explain: list[list[tuple[str, float]]] | None = None  # per window: the bridge's classes and weights
+    choices: list[list[dict]] = field(default_factory=list)  # [variation][window]: best-of-N pick (--candidates)
     info: dict = field(default_factory=dict)  # e.g. the video's duration
 
 
@@ -254,22 +255,26 @@ def render(pipeline: "Pipeline", source: str | Path, options: "GenerateOptions",
     if on_plan is not None:
         on_plan(plan)
     window_seeds = [[window_seed(seed, k) for k in range(len(plan.windows))] for seed in seeds]
-    waves = synthesize_timeline(pipeline, plan, conditions, window_seeds, options, progress=progress)
+    choices: list[list[dict]] = [[{} for _ in plan.windows] for _ in seeds]
+    waves = synthesize_timeline(pipeline, plan, conditions, window_seeds, options, progress=progress, choices=choices)
     return Soundtrack(source=str(source), kind=info.pop("kind"), timeline=plan, seeds=list(seeds), waveforms=waves,
-                      window_seeds=window_seeds, explain=explain, info=info)
+                      window_seeds=window_seeds, explain=explain, info=info, choices=choices)
 
 
 def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.Tensor,
                         window_seeds: Sequence[Sequence[int]], options: "GenerateOptions", *,
                         progress: StepCounter | None = None,
-                        on_latents: Callable[[int, torch.Tensor], None] | None = None) -> list[np.ndarray]:
+                        on_latents: Callable[[int, torch.Tensor], None] | None = None,
+                        choices: list[list[dict]] | None = None) -> list[np.ndarray]:
     """conditions [V, W, 512] -> V waveforms covering `plan`, generated options.batch_size items at a time.
 
     Items are (window, variation) pairs in window order. A batch never holds a window together with
     the one it continues; windows that do not continue (crossfade joins, scene cuts) batch across.
-    `on_latents(window_index, latents [V_batch, ...])` sees each batch's final latents (tests).
+    With options.candidates = C > 1 every window is drawn C times (all continuing the same latents)
+    and the draw whose CLAP audio embedding is closest to the window's condition is kept, as for a
+    single clip; `choices[v][k]` receives that pick. `on_latents(window_index, latents [V_batch, ...])`
+    sees each batch's final latents (tests).
     """
-    generator = pipeline.generator
     rate = pipeline.sample_rate
     samples_per_unit = int(round(plan.unit * rate))
     total_units = plan.windows[-1].first_unit + plan.windows[-1].units
@@ -286,7 +291,8 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
         batch = [items[position]]
         k0 = batch[0][0]
         window = plan.windows[k0]
-        while position + len(batch) < len(items) and len(batch) < options.batch_size:
+        per_call = max(1, options.batch_size // options.candidates)
+        while position + len(batch) < len(items) and len(batch) < per_call:
             k, _ = items[position + len(batch)]
             # Other windows join only when neither side holds known latents (and the lengths agree).
             if k != k0 and (plan.windows[k].units != window.units or continues(plan.windows[k]) or continues(window)):
@@ -296,14 +302,17 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
         known = torch.stack([tails[v] for _, v in batch]) if continues(window) else None
         step_counter = None
         if progress is not None:
-            count = len(batch)
+            count = len(batch) * options.candidates
             step_counter = lambda step, total: progress(count)  # noqa: E731
-        latents = pipeline.sample_latents(
-            torch.stack([conditions[v, k] for k, v in batch]), [window_seeds[v][k] for k, v in batch], options,
-            duration=window.units * plan.unit, known=known, progress=step_counter)
+        embeddings = torch.stack([conditions[v, k] for k, v in batch])
+        seeds = [window_seeds[v][k] for k, v in batch]
+        latents, waves, picks = _sample_window(pipeline, embeddings, seeds, options, window.units * plan.unit, known,
+                                               step_counter)
+        if choices is not None:
+            for (k, v), pick in zip(batch, picks):
+                choices[v][k] = pick
         if on_latents is not None:
             on_latents(k0, latents)
-        waves = generator.decode(latents)
         for row, (k, v) in enumerate(batch):
             current = plan.windows[k]
             following = plan.windows[k + 1] if k + 1 < len(plan.windows) else None
@@ -313,6 +322,29 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
             _place(outputs[v], waves[row][: current.units * samples_per_unit], current, following, samples_per_unit)
     length = int(round(plan.length * rate))
     return [np.ascontiguousarray(out[:length]) for out in outputs]
+
+
+def _sample_window(pipeline: "Pipeline", embeddings: torch.Tensor, seeds: list[int], options: "GenerateOptions",
+                   duration: float, known: torch.Tensor | None,
+                   progress: Callable[[int, int], None] | None) -> tuple[torch.Tensor, np.ndarray, list[dict]]:
+    """One batch of windows -> (final latents, decoded waves, best-of-N picks)."""
+    count = options.candidates
+    if count == 1:
+        latents = pipeline.sample_latents(embeddings, seeds, options, duration=duration, known=known, progress=progress)
+        return latents, pipeline.generator.decode(latents), [{} for _ in seeds]
+    from v2a_cli.generation.pipeline import candidate_seed
+
+    rows = embeddings.repeat_interleave(count, dim=0)
+    row_seeds = [candidate_seed(seed, c) for seed in seeds for c in range(count)]
+    latents = pipeline.sample_latents(rows, row_seeds, options, duration=duration, progress=progress,
+                                      known=None if known is None else known.repeat_interleave(count, dim=0))
+    waves = pipeline.generator.decode(latents)[:, : int(round(duration * pipeline.sample_rate))]
+    cosines = pipeline.clap_audio_cosine(waves, rows).view(len(seeds), count)
+    chosen = cosines.argmax(dim=1).tolist()
+    keep = [item * count + best for item, best in enumerate(chosen)]
+    picks = [{"candidates": count, "chosen": best, "seed": row_seeds[item * count + best],
+              "clap_cosines": [round(float(c), 6) for c in cosines[item]]} for item, best in enumerate(chosen)]
+    return latents[keep], waves[keep], picks
 
 
 def _fade(count: int, join: str) -> tuple[np.ndarray, np.ndarray]:

@@ -26,10 +26,12 @@ HASH_CHUNK = 1 << 20
 def window_records(track: "Soundtrack") -> list[list[dict]]:
     """Per variation: one dict per window, in order ({start, end, scene, seed, frames, join, overlap[, explain]})."""
     records = []
-    for seeds in track.window_seeds:
+    for variation, seeds in enumerate(track.window_seeds):
         rows = []
         for index, (window, seed) in enumerate(zip(track.timeline.windows, seeds)):
             row = {**window.as_dict(), "seed": seed}
+            if track.choices and track.choices[variation][index]:
+                row["candidate"] = track.choices[variation][index]
             if track.explain is not None:
                 row["explain"] = [{"class": name, "weight": round(weight, 6)} for name, weight in track.explain[index]]
             rows.append(row)
