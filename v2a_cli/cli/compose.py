@@ -72,7 +72,7 @@ def compose(
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
     device: str = options.DEVICE,
     dtype: str = options.DTYPE,
-    batch_size: int = options.BATCH_SIZE,
+    batch_size: str = options.BATCH_SIZE,
 ) -> None:
     """Write one sound for a scene of up to 64 sources, mixed by a normalised weighted mean in CLAP space.
 

@@ -478,15 +478,10 @@ def _remove_stale_temp_files(cache_dir: Path, todo: list[int]) -> None:
 
 def _device_for_rank(device: str):
     """Under torchrun, plain "cuda"/"auto" means this process's own GPU (LOCAL_RANK)."""
-    import torch
+    from v2a_cli.device import device_for_rank
 
-    from v2a_cli.device import pick_device
-
-    picked = pick_device(device)
     local_rank = os.environ.get("LOCAL_RANK")
-    if picked.type == "cuda" and picked.index is None and local_rank is not None:
-        return torch.device("cuda", int(local_rank) % torch.cuda.device_count())
-    return picked
+    return device_for_rank(device, None if local_rank is None else int(local_rank))
 
 
 def _split_source(split_csv: str | Path | None) -> dict:
