@@ -5,7 +5,7 @@
 Writes `--clips` synthetic videos (H.264 + AAC) and the tiny zoo's CLIP and CLAP into a temp folder,
 then measures on this machine in one run:
   decode   clips/s of decoding the same sampled frames (PyAV, 1 fps, first 10 s) and audio track (PyAV,
-           16 kHz) with the same worker pool and nothing else;
+           native rate) with the same worker pool and nothing else;
   prepared clips/s of the workers' whole job (decode + CLIP pixels + CLAP log-mel), no models;
   extract  clips/s of `extract_folder` (decode + preprocessing in the workers, models + shard writing
            in the main process).
@@ -29,13 +29,13 @@ from v2a_cli.training.extract import ClipJob, DecodeOptions, Preprocess, decode_
 
 def decode_only(job: ClipJob, options: DecodeOptions, preprocess: Preprocess):
     """What PyAV alone does for one clip: probe, the sampled frames as RGB images, the audio track."""
-    from v2a_cli.media.audio import load_audio
+    from v2a_cli.media.audio import load_audio_native
     from v2a_cli.media.video import probe_video, sample_frames
 
     probe_video(job.path)
     frames = sample_frames(job.path, fps=options.fps, max_seconds=options.max_seconds)
-    audio = load_audio(job.path, sample_rate=16000, max_seconds=options.max_seconds)
-    return len(frames), len(audio)
+    samples, _ = load_audio_native(job.path, max_seconds=options.max_seconds)
+    return len(frames), samples.shape[-1]
 
 
 def make_videos(folder: Path, clips: int, seconds: float, size: tuple[int, int]) -> Path:
