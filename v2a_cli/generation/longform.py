@@ -20,6 +20,7 @@ second of float32 audio) and 2 KB of embedding per sampled frame.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,7 +267,7 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
                         progress: StepCounter | None = None,
                         on_latents: Callable[[int, torch.Tensor], None] | None = None,
                         choices: list[list[dict]] | None = None) -> list[np.ndarray]:
-    """conditions [V, W, 512] -> V waveforms covering `plan`, generated options.batch_size items at a time.
+    """conditions [V, W, 512] -> V waveforms covering `plan`, generated `pipeline.batch_size` items at a time.
 
     Items are (window, variation) pairs in window order. A batch never holds a window together with
     the one it continues; windows that do not continue (crossfade joins, scene cuts) batch across.
@@ -276,6 +277,8 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
     sees each batch's final latents (tests).
     """
     rate = pipeline.sample_rate
+    longest = max(w.units for w in plan.windows) * plan.unit
+    limit = pipeline.batch_size(dataclasses.replace(options, duration=longest))  # "auto": what fits at this length
     samples_per_unit = int(round(plan.unit * rate))
     total_units = plan.windows[-1].first_unit + plan.windows[-1].units
     outputs = [np.zeros(total_units * samples_per_unit, dtype=np.float32) for _ in window_seeds]
@@ -291,7 +294,7 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
         batch = [items[position]]
         k0 = batch[0][0]
         window = plan.windows[k0]
-        per_call = max(1, options.batch_size // options.candidates)
+        per_call = max(1, limit // options.candidates)
         while position + len(batch) < len(items) and len(batch) < per_call:
             k, _ = items[position + len(batch)]
             # Other windows join only when neither side holds known latents (and the lengths agree).
