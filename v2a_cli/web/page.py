@@ -21,6 +21,9 @@ DEVICE_QUEUE = "device"  # every generating event shares this concurrency group:
 JOIN_MODES = ["continue", "crossfade"]  # long videos: how segments are joined (generation.pipeline)
 COMPOSE_VISUALS, COMPOSE_TEXTS, COMPOSE_SOUNDS = 3, 3, 2
 
+# The one-line error box of each tab, in the colour of an error.
+PAGE_CSS = "#generate-status, #compose-status, #interpolate-status { color: #b91c1c !important; }"
+
 INTRO = """# v2a — sound for pictures and videos
 Drop a picture, a video or a sound and press **Generate**. Everything runs on this machine; nothing is sent anywhere.
 """
@@ -49,12 +52,11 @@ def _sound_slots(sounds: list, count: int, with_images: bool = True) -> list[dic
 def _sound_components(count: int, with_images: bool = True, prefix: str = "sound") -> list[gr.Component]:
     components: list[gr.Component] = []
     for index in range(count):
-        with gr.Group():
-            components.append(gr.Audio(type="filepath", interactive=False, visible=index == 0,
-                                       label=f"variation {index + 1}", elem_id=f"{prefix}-{index + 1}"))
-            if with_images:
-                components.append(gr.Image(type="filepath", interactive=False, visible=index == 0, show_label=False,
-                                           height=120, elem_id=f"{prefix}-{index + 1}-spectrogram"))
+        components.append(gr.Audio(type="filepath", interactive=False, visible=False,
+                                   label=f"variation {index + 1}", elem_id=f"{prefix}-{index + 1}"))
+        if with_images:
+            components.append(gr.Image(type="filepath", interactive=False, visible=False, show_label=False,
+                                       height=120, elem_id=f"{prefix}-{index + 1}-spectrogram"))
     return components
 
 

@@ -55,13 +55,15 @@ def import_gradio():
 def launch(page, options: ServeOptions, workdir: Path) -> tuple[str, str | None]:
     """Start `page` in the background with the queue, the upload limit and nothing sent off the machine.
     Returns (local URL, share URL or None)."""
+    from v2a_cli.web.page import PAGE_CSS
+
     page.queue(default_concurrency_limit=1, max_size=None)  # a second request waits; it never fails
     try:
         _, url, share_url = page.launch(
             server_name=options.host, server_port=options.port, share=options.share,
             max_file_size=f"{int(options.max_upload_mb * 1024 * 1024)}b", allowed_paths=[str(workdir)],
             prevent_thread_lock=True, quiet=True, show_error=True, footer_links=["api"], run_history=False,
-            enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False)
+            enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False, css=PAGE_CSS)
     except OSError as exc:
         raise V2AError(f"--port {options.port} on {options.host}: cannot listen ({exc}); choose another port "
                        "with --port") from None

@@ -10,7 +10,7 @@ N_FFT = 512  # 32 ms windows at 16 kHz
 HOP = 128
 DYNAMIC_RANGE_DB = 80.0  # the image spans [loudest - 80 dB, loudest]
 HEIGHT = 160
-MAX_WIDTH = 800
+WIDTH = 800
 
 # Dark blue -> purple -> orange -> pale yellow (a perceptually ordered ramp, like "magma").
 _ANCHORS = np.array([
@@ -41,13 +41,12 @@ def _colour(values: np.ndarray) -> np.ndarray:
 
 
 def spectrogram_image(waveform: np.ndarray, sample_rate: int):
-    """PIL image: low frequencies at the bottom, time left to right, at most MAX_WIDTH pixels wide."""
+    """PIL image, WIDTH x HEIGHT: low frequencies at the bottom, time left to right."""
     from PIL import Image
 
     normalised = spectrogram_db(waveform, sample_rate) / DYNAMIC_RANGE_DB + 1.0  # 0 (floor) .. 1 (loudest)
     image = Image.fromarray(_colour(normalised[::-1]), mode="RGB")
-    width = min(MAX_WIDTH, image.width)
-    return image.resize((max(width, 1), HEIGHT), Image.Resampling.BILINEAR)
+    return image.resize((WIDTH, HEIGHT), Image.Resampling.BILINEAR)
 
 
 def write_spectrogram(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
