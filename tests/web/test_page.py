@@ -6,10 +6,16 @@ import socket
 import threading
 import time
 
+from pathlib import Path
+
 import pytest
 import soundfile
 
 pytest.importorskip("gradio", reason="the web app's extra is not installed: pip install -e '.[app]'")
+
+
+UPLOAD_MB = 1.0
+SETTINGS = ["fast", 2, 3, 0.5, ""]  # preset, steps, seed, seconds, negative prompt
 
 
 def free_port() -> int:
@@ -19,23 +25,26 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def client(service):
-    with pytest.MonkeyPatch.context() as patch:
-        from v2a_cli.web.server import OFFLINE_ENVIRONMENT, ServeOptions, launch
+def running_page(service):
+    from v2a_cli.web.server import ServeOptions, launch, offline_environment
 
-        for name, value in OFFLINE_ENVIRONMENT.items():
-            patch.setenv(name, value)
+    with offline_environment(service.workdir):
         from gradio_client import Client
 
         from v2a_cli.web.page import build_page
 
         page = build_page(service)
-        url, share_url = launch(page, ServeOptions(port=free_port()), service.workdir)
+        url, share_url = launch(page, ServeOptions(port=free_port(), max_upload_mb=UPLOAD_MB), service.workdir)
         assert share_url is None and url.startswith("http://127.0.0.1:")
         try:
-            yield Client(url, verbose=False)
+            yield page, Client(url, verbose=False)
         finally:
             page.close()
+
+
+@pytest.fixture
+def client(running_page):
+    return running_page[1]
 
 
 def test_generate_endpoint_takes_the_input_file_first_and_defaults_for_the_rest(client):
@@ -94,3 +103,52 @@ def test_a_second_request_waits_in_the_queue_until_the_first_is_done(client, ser
     assert first.result(timeout=120)[0].endswith("dog.wav")
     assert second.result(timeout=120)[0].endswith("frog.wav")
     assert len(running) == 2
+
+
+def test_compose_tab_mixes_what_was_filled_in(running_page, media):
+    page, _ = running_page
+    visuals = [str(media["image"]), 2.0, None, 1.0, None, 1.0]
+    texts = ["heavy rain", 1.0, "", 1.0, "", 1.0]
+    sounds = [str(media["audio"]), 0.5, None, 1.0]
+    status, *slots, files = page(*visuals, *texts, *sounds, 2, *SETTINGS, api_name="compose")
+    assert [Path(f).name for f in files] == ["scene.wav", "scene_v2.wav"]
+
+
+def test_interpolate_tab_takes_a_file_or_a_text_at_each_end(running_page, media):
+    page, _ = running_page
+    status, walk, walk_image, *steps, files = page(str(media["image"]), "", None, "a flute", 3, False, 0.1,
+                                                   *SETTINGS, api_name="interpolate")
+    assert [Path(f).name for f in files] == ["walk.wav", "00.wav", "01.wav", "02.wav"]
+
+
+def test_a_page_error_shows_in_the_tab_status_line(running_page, media):
+    page, _ = running_page
+    status, *rest = page(str(media["image"]), "", None, "", 3, False, 0.1, *SETTINGS, api_name="interpolate")
+    assert "no end; upload a file or type a text" in str(status)
+
+
+def test_a_port_in_use_is_a_one_line_error(service):
+    from v2a_cli.errors import V2AError
+    from v2a_cli.web.page import build_page
+    from v2a_cli.web.server import ServeOptions, launch
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(V2AError, match=f"--port {port} on 127.0.0.1: cannot listen"):
+            launch(build_page(service), ServeOptions(port=port), service.workdir)
+
+
+def test_an_upload_over_the_limit_is_refused(client, tmp_path):
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * int(UPLOAD_MB * 1024 * 1024 + 1024))
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 1048576 bytes"):
+        client.predict(handle_file(str(big)), steps=2, duration=0.5, api_name="/generate")
+    # The server refuses it too (not only the client that read the limit from the page's config).
+    import httpx
+
+    response = httpx.post(client.src.rstrip("/") + "/gradio_api/upload", files={"files": ("big.png", big.read_bytes())})
+    assert response.status_code == 413, response.text

@@ -20,6 +20,7 @@ from v2a_cli.web.service import (
 DEVICE_QUEUE = "device"  # every generating event shares this concurrency group: one request at a time
 JOIN_MODES = ["continue", "crossfade"]  # long videos: how segments are joined (generation.pipeline)
 COMPOSE_VISUALS, COMPOSE_TEXTS, COMPOSE_SOUNDS = 3, 3, 2
+COMPACT_UPLOAD = 110  # pixels: the upload boxes of the Compose and Interpolate tabs
 
 # The one-line error box of each tab, in the colour of an error.
 PAGE_CSS = "#generate-status, #compose-status, #interpolate-status { color: #b91c1c !important; }"
@@ -52,10 +53,11 @@ def _sound_slots(sounds: list, count: int, with_images: bool = True) -> list[dic
 def _sound_components(count: int, with_images: bool = True, prefix: str = "sound") -> list[gr.Component]:
     components: list[gr.Component] = []
     for index in range(count):
-        components.append(gr.Audio(type="filepath", interactive=False, visible=False,
+        components.append(gr.Audio(type="filepath", interactive=False, visible=False, buttons=["download"],
                                    label=f"variation {index + 1}", elem_id=f"{prefix}-{index + 1}"))
         if with_images:
             components.append(gr.Image(type="filepath", interactive=False, visible=False, show_label=False,
+                                       buttons=["download", "fullscreen"],
                                        height=120, elem_id=f"{prefix}-{index + 1}-spectrogram"))
     return components
 
@@ -91,7 +93,8 @@ def build_page(service: AppService) -> gr.Blocks:
                 with gr.Column():
                     status = gr.Markdown(visible=False, elem_id="generate-status")
                     sounds = _sound_components(MAX_VARIATIONS, prefix="generate-sound")
-                    video = gr.Video(label="Video with the new sound", interactive=False, visible=False)
+                    video = gr.Video(label="Video with the new sound", interactive=False, visible=False,
+                                     buttons=["download"])
                     classes = gr.Label(label="Sound classes the zero-shot bridge chose (weights)", visible=False)
                     files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="generate-files")
 
@@ -127,7 +130,7 @@ def build_page(service: AppService) -> gr.Blocks:
                     for index in range(COMPOSE_VISUALS):
                         with gr.Row():
                             visuals.append(gr.File(label=f"Picture or video {index + 1}", file_types=visual_types,
-                                                   type="filepath", scale=3))
+                                                   type="filepath", scale=3, height=COMPACT_UPLOAD))
                             visuals.append(gr.Number(1.0, minimum=0, label="weight", scale=1))
                     texts = []
                     for index in range(COMPOSE_TEXTS):
@@ -138,7 +141,7 @@ def build_page(service: AppService) -> gr.Blocks:
                     for index in range(COMPOSE_SOUNDS):
                         with gr.Row():
                             audios.append(gr.File(label=f"Sound {index + 1}", file_types=sound_types,
-                                                  type="filepath", scale=3))
+                                                  type="filepath", scale=3, height=COMPACT_UPLOAD))
                             audios.append(gr.Number(1.0, minimum=0, label="weight", scale=1))
                     compose_variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, label="Variations")
                     compose_run = gr.Button("Compose", variant="primary", elem_id="compose-button")
@@ -171,10 +174,12 @@ def build_page(service: AppService) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     with gr.Row():
-                        start_file = gr.File(label="Start: file", file_types=media_types, type="filepath")
+                        start_file = gr.File(label="Start: file", file_types=media_types, type="filepath",
+                                             height=COMPACT_UPLOAD)
                         start_text = gr.Textbox("", label="…or start: text")
                     with gr.Row():
-                        end_file = gr.File(label="End: file", file_types=media_types, type="filepath")
+                        end_file = gr.File(label="End: file", file_types=media_types, type="filepath",
+                                           height=COMPACT_UPLOAD)
                         end_text = gr.Textbox("", label="…or end: text")
                     points = gr.Slider(2, MAX_POINTS, value=5, step=1, label="Sounds along the way (both ends included)")
                     slerp = gr.Checkbox(False, label="Walk the great circle evenly (slerp)")
@@ -182,8 +187,9 @@ def build_page(service: AppService) -> gr.Blocks:
                     walk_run = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
                 with gr.Column():
                     walk_status = gr.Markdown(visible=False, elem_id="interpolate-status")
-                    walk_audio = gr.Audio(type="filepath", interactive=False, label="The whole walk")
-                    walk_image = gr.Image(type="filepath", interactive=False, show_label=False, height=120)
+                    walk_audio = gr.Audio(type="filepath", interactive=False, label="The whole walk", buttons=["download"])
+                    walk_image = gr.Image(type="filepath", interactive=False, show_label=False, height=120,
+                                          buttons=["download", "fullscreen"])
                     walk_steps = _sound_components(MAX_POINTS, with_images=False, prefix="interpolate-step")
                     walk_files = gr.File(label="Downloads", file_count="multiple", interactive=False)
 

@@ -10,9 +10,10 @@ import shutil
 import signal
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from v2a_cli.errors import V2AError
 
@@ -37,9 +38,20 @@ class ServeOptions:
     max_upload_mb: float = 200.0  # largest upload accepted, in megabytes
 
 
-def prepare_environment(workdir: Path) -> None:
-    os.environ.update(OFFLINE_ENVIRONMENT)
-    os.environ["GRADIO_TEMP_DIR"] = str(workdir / "gradio")
+@contextmanager
+def offline_environment(workdir: Path) -> Iterator[None]:
+    """OFFLINE_ENVIRONMENT and Gradio's temporary folder in `workdir`, while the app runs."""
+    settings = {**OFFLINE_ENVIRONMENT, "GRADIO_TEMP_DIR": str(workdir / "gradio")}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def import_gradio():
@@ -83,9 +95,20 @@ def serve(make_pipeline: Callable[[], object], options: ServeOptions = ServeOpti
         raise V2AError(f"--port {options.port}: must be between 1 and 65535")
     workdir = Path(tempfile.mkdtemp(prefix="v2a-app-"))
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        with offline_environment(workdir):
+            _serve(make_pipeline, options, workdir, on_ready, log)
+    except KeyboardInterrupt:
+        log("stopped")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _serve(make_pipeline: Callable[[], object], options: ServeOptions, workdir: Path,
+           on_ready: Callable[[str], None], log: Callable[[str], None]) -> None:
     page = None
     try:
-        prepare_environment(workdir)
         import_gradio()
         from v2a_cli.web.page import build_page
         from v2a_cli.web.service import AppService
@@ -103,10 +126,6 @@ def serve(make_pipeline: Callable[[], object], options: ServeOptions = ServeOpti
             on_ready(share_url)
         while True:
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        log("stopped")
     finally:
         if page is not None:
             page.close()
-        signal.signal(signal.SIGTERM, previous)
-        shutil.rmtree(workdir, ignore_errors=True)
