@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import InputError, V2AError
+from v2a_cli.mapper.diffusion import spread_seeds
 from v2a_cli.generation.interpolate import unit
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
 
@@ -47,13 +48,11 @@ def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOpti
         raise InputError(path, "is an audio file; pass it with --audio")
     clip = pipeline.clip_embedding(path, options)
     samples = var_samples if getattr(pipeline.mapper, "is_generative", False) else 1
-    rows = []
-    for seed in seeds:
-        # The mapper draws one sample per row of the batch, all from this seed.
-        mapped = pipeline.map_visual(clip[None].expand(samples, -1), seed=seed,
-                                     mapper_guidance=options.mapper_guidance)
-        rows.append(mapped[0] if samples == 1 else F.normalize(mapped.mean(dim=0), dim=-1))
-    return torch.stack(rows)
+    # Every (seed, sample) row in one batched mapper call; a seed's samples use seeds spread from it.
+    row_seeds = [row for seed in seeds for row in spread_seeds(seed, samples)]
+    mapped = pipeline.map_visual(clip[None].expand(len(row_seeds), -1), seeds=row_seeds,
+                                 guidance=options.mapper_guidance).view(len(seeds), samples, -1)
+    return mapped[:, 0] if samples == 1 else F.normalize(mapped.mean(dim=1), dim=-1)
 
 
 def _audio_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],

@@ -182,13 +182,12 @@ class Pipeline:
             return aggregate_frames(embeddings, options.aggregate, options.seed)
         raise V2AError(f"{path}: not an image or video")
 
-    def map_visual(self, clip_embeddings: torch.Tensor, *, seed: int | None = None,
-                   mapper_guidance: float | None = None) -> torch.Tensor:
-        """[N,512] CLIP -> [N,512] CLAP through the mapper."""
-        mapper = self.mapper
-        if mapper_guidance is not None and getattr(mapper, "is_generative", False):
-            mapper.guidance = mapper_guidance
-        return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
+    def map_visual(self, clip_embeddings: torch.Tensor, *, seeds: Sequence[int] | None = None,
+                   guidance: float | None = None, steps: int | None = None) -> torch.Tensor:
+        """[N,512] CLIP -> [N,512] CLAP through the mapper, all rows in one batched call (row i sampled
+        with seeds[i]; guidance/steps: the generative mapper's, None = the checkpoint's default)."""
+        mapped = self.mapper.map(clip_embeddings.float(), seeds=seeds, guidance=guidance, steps=steps)
+        return F.normalize(mapped.float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
         from v2a_cli.embeddings.clap import load_audio_for_clap
@@ -225,9 +224,9 @@ class Pipeline:
         kind = media_kind(path)
         if kind == "audio":
             return [Condition(str(path), self.audio_condition(path), {"kind": kind})] * len(seeds)
-        clip = self.clip_embedding(path, options)[None]
-        return [Condition(str(path), self.map_visual(clip, seed=seed, mapper_guidance=options.mapper_guidance)[0],
-                          {"kind": kind}) for seed in seeds]
+        clip = self.clip_embedding(path, options)[None].expand(len(seeds), -1)
+        mapped = self.map_visual(clip, seeds=seeds, guidance=options.mapper_guidance)
+        return [Condition(str(path), row, {"kind": kind}) for row in mapped]
 
     def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
         """Mix `--prompt` into a condition: normalise((1-w)·e + w·text)."""

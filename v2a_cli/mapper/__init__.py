@@ -19,7 +19,7 @@ __all__ = ["Mapper", "MapperConfig", "load_mapper"]
 
 @register_loader("mapper")
 def load_mapper(spec: str, *, device: str | torch.device = "cpu", models: Any = None) -> Any:
-    """A mapper with `.map(clip, seed=...)` and `.is_generative`: the text bridge or a trained checkpoint."""
+    """A mapper with `.map(clip, seeds=..., guidance=..., steps=...)` and `.is_generative`: the text bridge or a trained checkpoint."""
     if spec == "bridge":
         from v2a_cli.mapper.bridge import build_bridge
         from v2a_cli.models_config import ModelsConfig
