@@ -107,3 +107,9 @@ def test_interpolate_gives_the_steps_in_order_and_the_joined_walk(service, media
 def test_interpolate_without_an_end_says_so(service, media):
     with pytest.raises(V2AError, match="no end; upload a file or type a text"):
         service.interpolate(str(media["image"]), "", 3, FAST)
+
+
+def test_progress_follows_the_denoising_steps(service, media):
+    seen: list[tuple[int, int]] = []
+    service.generate(media["image"], FAST, progress=lambda step, total: seen.append((step, total)))
+    assert seen[-1] == (2, 2) and {total for _, total in seen} == {2}

@@ -1,7 +1,7 @@
 """The Gradio page: Generate, Compose and Interpolate tabs over an `AppService`, and the `/generate` API.
 
-Import this module only after `server.prepare_environment()` has set Gradio's environment (no
-analytics, the temporary folder): Gradio reads some of it when it is imported.
+Import this module inside `server.offline_environment()` (no analytics, our temporary folder): Gradio
+reads some of that environment when it is imported.
 """
 
 from __future__ import annotations
@@ -62,6 +62,15 @@ def _sound_components(count: int, with_images: bool = True, prefix: str = "sound
     return components
 
 
+def _weighted_rows(count: int, make: Callable[[int], gr.Component]) -> list[gr.Component]:
+    """`count` rows of (source component, weight): [source 1, weight 1, source 2, weight 2, ...]."""
+    components: list[gr.Component] = []
+    for index in range(count):
+        with gr.Row():
+            components += [make(index), gr.Number(1.0, minimum=0, label="weight", scale=1)]
+    return components
+
+
 def build_page(service: AppService) -> gr.Blocks:
     """The page over `service`. Launch it with `server.serve` (queue, limits, offline settings)."""
     media_types = sorted(KIND_BY_EXT)
@@ -106,8 +115,7 @@ def build_page(service: AppService) -> gr.Blocks:
                         prompt=prompt_text or "", variations=int(variation_count), join=join_mode,
                         progress=_on_step(progress))
                 except V2AError as exc:
-                    return [_status(str(exc)), *_sound_slots([], MAX_VARIATIONS), gr.update(value=None, visible=False),
-                            gr.update(value=None, visible=False), None]
+                    return _generate_outputs(GenerateResult([]), error=str(exc))
                 return _generate_outputs(result)
 
             settings_inputs = [preset, steps, seed, duration, negative]
@@ -126,23 +134,13 @@ def build_page(service: AppService) -> gr.Blocks:
             gr.Markdown("Several pictures, texts and sounds, each with a weight, mixed into one scene's sound.")
             with gr.Row():
                 with gr.Column():
-                    visuals = []
-                    for index in range(COMPOSE_VISUALS):
-                        with gr.Row():
-                            visuals.append(gr.File(label=f"Picture or video {index + 1}", file_types=visual_types,
-                                                   type="filepath", scale=3, height=COMPACT_UPLOAD))
-                            visuals.append(gr.Number(1.0, minimum=0, label="weight", scale=1))
-                    texts = []
-                    for index in range(COMPOSE_TEXTS):
-                        with gr.Row():
-                            texts.append(gr.Textbox("", label=f"Text {index + 1}", scale=3))
-                            texts.append(gr.Number(1.0, minimum=0, label="weight", scale=1))
-                    audios = []
-                    for index in range(COMPOSE_SOUNDS):
-                        with gr.Row():
-                            audios.append(gr.File(label=f"Sound {index + 1}", file_types=sound_types,
-                                                  type="filepath", scale=3, height=COMPACT_UPLOAD))
-                            audios.append(gr.Number(1.0, minimum=0, label="weight", scale=1))
+                    visuals = _weighted_rows(COMPOSE_VISUALS, lambda index: gr.File(
+                        label=f"Picture or video {index + 1}", file_types=visual_types, type="filepath", scale=3,
+                        height=COMPACT_UPLOAD))
+                    texts = _weighted_rows(COMPOSE_TEXTS, lambda index: gr.Textbox("", label=f"Text {index + 1}", scale=3))
+                    audios = _weighted_rows(COMPOSE_SOUNDS, lambda index: gr.File(
+                        label=f"Sound {index + 1}", file_types=sound_types, type="filepath", scale=3,
+                        height=COMPACT_UPLOAD))
                     compose_variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, label="Variations")
                     compose_run = gr.Button("Compose", variant="primary", elem_id="compose-button")
                 with gr.Column():
@@ -230,12 +228,14 @@ def api_generate(service: AppService) -> Callable:
 
 
 def _settings(preset_name, step_count, seed_value, seconds, negative_text) -> Settings:
-    return Settings(preset_name, step_count or 0, seed_value or 0, seconds, negative_text or "")
+    """The shared settings as the page sends them (a cleared number field arrives as None)."""
+    return Settings(preset_name or DEFAULT_PRESET, step_count or 0, seed_value or 0,
+                    Settings.duration if seconds is None else seconds, negative_text or "")
 
 
-def _generate_outputs(result: GenerateResult) -> list:
+def _generate_outputs(result: GenerateResult, error: str = "") -> list:
     return [
-        _status(),
+        _status(error),
         *_sound_slots(result.sounds, MAX_VARIATIONS),
         gr.update(value=str(result.videos[0]) if result.videos else None, visible=bool(result.videos)),
         gr.update(value=result.classes or None, visible=bool(result.classes)),
