@@ -135,3 +135,15 @@ def test_unavailable_model_is_one_line_and_fast(media, tmp_path):
 def test_version_is_eager_and_light():
     result = run_v2a("--version")
     assert result.returncode == 0 and result.stdout.startswith("v2a ")
+
+
+def test_candidates_and_eta_from_the_command_line(v2a, media, tmp_path):
+    out = tmp_path / "dog.wav"
+    code, out_text, err = v2a("generate", str(media["image"]), "-o", str(out), "--duration", "1", "--candidates", "2",
+                              "--eta", "1", *FAST)
+    assert code == 0, err
+    assert out_text.strip() == str(out)
+    assert f"{out}: kept candidate" in err and "of 2" in err
+    code, _, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "x.wav"), "--eta", "1",
+                       "--scheduler", "dpm", *FAST)
+    assert code == 1 and "--eta" in err and len(err.strip().splitlines()) == 1
