@@ -26,7 +26,7 @@ def evaluate_command(
     metrics: str = typer.Option("fd,fad,cs,kl,is", "--metrics", help="Comma-separated: fd, fad, cs, kl, is."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --json file."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Files per model call."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Files per model call."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     panns: Optional[str] = typer.Option(None, "--panns", help="PANNs CNN14 checkpoint (short name, path, URL or Hub id)."),
     vggish: Optional[str] = typer.Option(None, "--vggish", help="VGGish checkpoint."),

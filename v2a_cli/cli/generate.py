@@ -8,7 +8,9 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, make_pipeline, progress_bars, report_error, stdout
+from v2a_cli.cli.app import (
+    announce_seed, app, global_options, make_pipeline, progress_bars, report_error, report_note, stdout,
+)
 
 
 @app.command()
@@ -27,7 +29,7 @@ def generate(
     scheduler: str = options.SCHEDULER,
     guidance: float = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
-    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24 for AudioLDM)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
@@ -44,7 +46,7 @@ def generate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a sound that fits each picture or video."""
-    from v2a_cli.generation.batch import generate_files, plan_outputs
+    from v2a_cli.generation.batch import generate_files, plan_outputs, preflight_plans, renamed_outputs
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
 
@@ -55,15 +57,23 @@ def generate(
         prompt_weight=prompt_weight, negative_prompt=negative_prompt, mapper_guidance=mapper_guidance,
         batch_size=batch_size,
     ).validate()
-    pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
-                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+    announce_seed(seed, options.seed)
 
-    paths, input_errors = expand_inputs(inputs)
+    # Everything that can be checked without a model is checked before one loads.
+    paths, input_errors = expand_inputs(inputs, on_note=report_note)
     for error in input_errors:
         report_error(str(error))
     failed = len(input_errors)
-    if paths:
-        plans = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video)
+    plans = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
+    for note in renamed_outputs(plans):
+        report_note(note)
+    plans, problems = preflight_plans(plans, options, overwrite=overwrite)
+    for _, message in problems:
+        report_error(message)
+    failed += len(problems)
+    if plans:
+        pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
+                                 dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
         with progress_bars(opts.quiet or quiet) as bars:
             inputs_task = bars.add_task("inputs", total=len(plans))
             steps_task = bars.add_task("denoising", total=steps)

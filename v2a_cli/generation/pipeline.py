@@ -43,21 +43,21 @@ class GenerateOptions:
     batch_size: int = 4  # conditions per generator call
 
     def validate(self) -> "GenerateOptions":
-        if self.steps < 1:
-            raise V2AError(f"--steps {self.steps}: must be at least 1")
-        if self.duration <= 0:
-            raise V2AError(f"--duration {self.duration}: must be positive")
-        if self.variations < 1:
-            raise V2AError(f"--variations {self.variations}: must be at least 1")
-        if self.batch_size < 1:
-            raise V2AError(f"--batch-size {self.batch_size}: must be at least 1")
-        if self.fps <= 0:
-            raise V2AError(f"--fps {self.fps}: must be positive")
-        if not 0.0 <= self.prompt_weight <= 1.0:
-            raise V2AError(f"--prompt-weight {self.prompt_weight}: must be between 0 and 1")
+        """Every numeric field finite and in its range (v2a_cli/validation.py), names known; seed -1 made random.
+
+        Returns the options to use (a copy with the drawn seed when seed was -1)."""
+        from dataclasses import replace
+
+        from v2a_cli.validation import MAX_SEED, check_options, resolve_seed
+
+        check_options(self)
+        if self.seed >= 0 and self.seed + self.variations - 1 > MAX_SEED:
+            raise V2AError(f"--seed {self.seed}: with {self.variations} variations the last seed passes {MAX_SEED}; "
+                           "choose a smaller seed")
         if self.aggregate not in AGGREGATORS:
             raise V2AError(f"--aggregate {self.aggregate}: expected one of {', '.join(AGGREGATORS)}")
-        return self
+        seed = resolve_seed(self.seed)
+        return self if seed == self.seed else replace(self, seed=seed)
 
 
 def _average(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

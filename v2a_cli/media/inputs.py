@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -74,15 +74,17 @@ def _expand_one(item: str) -> list[Path]:
     raise InputError(item, "no such file or folder; check the path")
 
 
-def expand_inputs(items: Sequence[str | Path]) -> tuple[list[Path], list[InputError]]:
+def expand_inputs(items: Sequence[str | Path], *, on_note: Callable[[str], None] | None = None
+                  ) -> tuple[list[Path], list[InputError]]:
     """Files, folders (recursive, sorted) and glob patterns -> (media files, problems).
 
     Each item that names nothing usable becomes one InputError; the other items still count.
-    A file named twice (directly, via a folder or a pattern) is kept once, at its first place.
+    Every name gets its own output, symbolic links included; only the very same path named twice
+    (directly, via a folder or a pattern) is kept once, at its first place, and `on_note` says so.
     """
     paths: list[Path] = []
     errors: list[InputError] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for item in items:
         try:
             found = _expand_one(str(item))
@@ -90,10 +92,12 @@ def expand_inputs(items: Sequence[str | Path]) -> tuple[list[Path], list[InputEr
             errors.append(error)
             continue
         for path in found:
-            key = path.resolve()
+            key = os.path.normpath(os.path.abspath(path))  # not resolve(): a link is its own input
             if key not in seen:
                 seen.add(key)
                 paths.append(path)
+            elif on_note is not None:
+                on_note(f"{path}: named more than once; one output is made for it")
     return paths, errors
 
 
