@@ -34,7 +34,7 @@ def test_table_json_and_reported_bad_file(folders, zoo_models_toml, tmp_path, ca
     code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(folders / "gen"), "--refs",
                    str(folders / "refs"), "--images", str(folders / "images"), "--json", str(out), "--device", "cpu")
     captured = capsys.readouterr()
-    assert code == 0, captured.err
+    assert code == 1, captured.err  # scores over the readable files, but empty.flac was left out
     report = json.loads(out.read_text())
     assert set(report["metrics"]) == {"fd", "fad", "cs", "kl", "kl_sigmoid", "is", "is_std"}
     assert report["counts"]["pairs"] == 3

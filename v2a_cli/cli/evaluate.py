@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, progress_bars, stderr, stdout
+from v2a_cli.cli.app import app, global_options, progress_bars, report_error, stderr, stdout
 
 METRIC_LABELS: dict[str, str] = {
     "fd": "FD (PANNs) ↓", "fad": "FAD (VGGish) ↓", "cs": "CS (CLIP×Wav2CLIP) ↑", "kl": "KL softmax ↓",
@@ -34,14 +34,15 @@ def evaluate_command(
 ) -> None:
     """Score generated sounds: FD, FAD, CS, KL, IS. Embeddings are cached per file, so reruns are fast."""
 
-    from v2a_cli.errors import OutputExistsError
     from v2a_cli.evaluation.evaluator import evaluate, parse_metrics
     from v2a_cli.models_config import ModelsConfig
 
     opts = global_options(ctx)
     wanted = parse_metrics(metrics)  # a typo fails before any model loads
-    if json_out is not None and json_out.exists() and not overwrite:
-        raise OutputExistsError(json_out)
+    if json_out is not None:
+        from v2a_cli.media.preflight import preflight_all
+
+        preflight_all([json_out], overwrite=overwrite, bytes_each=0)
     models = ModelsConfig.load(opts.models).with_overrides(panns=panns, vggish=vggish, wav2clip=wav2clip)
 
     bars = progress_bars(opts.quiet)
@@ -57,7 +58,7 @@ def evaluate_command(
                           batch_size=batch_size, progress=progress)
 
     for line in result.problems:
-        stderr.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+        stderr.print(f"skipped: {line}", highlight=False, markup=False, soft_wrap=True)
     _print_unpaired("generated files without a reference", result.unpaired_generated)
     _print_unpaired("references without a generated file", result.unpaired_references)
     for note in result.notes:
@@ -72,6 +73,10 @@ def evaluate_command(
         with atomic_output(json_out, overwrite=overwrite) as temp:
             temp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         stderr.print(f"wrote {json_out}", highlight=False)
+    if result.problems:  # scores over the rest are shown, but the run did not do all that was asked
+        report_error(f"{len(result.problems)} file{'s' if len(result.problems) != 1 else ''} left out "
+                     "(listed above as 'skipped'); the scores are over the other files")
+        raise typer.Exit(code=1)
 
 
 def _print_unpaired(title: str, paths: list[str]) -> None:

@@ -106,7 +106,7 @@ def plan_outputs(inputs: Sequence[Path], options: GenerateOptions, *, output: Pa
         while stem in taken:  # two inputs with the same name from different folders
             stem, n = f"{source.stem}-{n}", n + 1
         taken.add(stem)
-        video = as_video and source.suffix.lower() in VIDEO_OUT_SUFFIXES
+        video = as_video and source.suffix.lower() in VIDEO_OUT_SUFFIXES and media_kind(source) == "video"
         suffix = source.suffix.lower() if video else ".wav"
         plans.append([
             PlannedOutput(source, v, options.seed + v, out_dir / (_variation_name(stem, v) + suffix), video)
