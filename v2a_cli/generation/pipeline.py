@@ -101,7 +101,10 @@ class Pipeline:
     def __init__(self, models: ModelsConfig | None = None, *, device: str = "auto", dtype: str = "auto",
                  bridge_top_k: int = 5, bridge_temperature: float = 0.01):
         from v2a_cli.device import pick_device, pick_dtype
+        from v2a_cli.validation import check_option
 
+        check_option("bridge_top_k", bridge_top_k)
+        check_option("bridge_temperature", bridge_temperature)
         self.models = models or ModelsConfig.load()
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
