@@ -32,7 +32,8 @@ class ModelsConfig:
     clip: str = "hf-hub:timm/vit_base_patch32_clip_224.openai"  # open_clip ViT-B-32, OpenAI weights
     clap: str = AUDIOLDM_S_FULL_V2_CKPT_URL  # AudioLDM's own CLAP (original ckpt or a converted folder)
     generator: str = "cvssp/audioldm-s-full-v2"  # diffusers AudioLDM folder (paper's best)
-    mapper: str = "bridge"  # "bridge" = zero-shot text bridge; else a mapper checkpoint folder or Hub id
+    mapper: str = "bridge"  # "bridge" = zero-shot text bridge; else a mapper checkpoint folder or Hub id, or SSV2A's files
+    detector: str = "google/owlv2-base-patch16-ensemble"  # --sources detect: OWLv2 / OWL-ViT (Apache-2.0)
     panns: str = "panns-cnn14"  # evaluation: PANNs CNN14 (FD, KL, IS)
     vggish: str = "vggish"  # evaluation: VGGish (FAD)
     wav2clip: str = "wav2clip"  # evaluation: Wav2CLIP audio encoder (CLIP-Score)

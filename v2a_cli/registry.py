@@ -37,6 +37,7 @@ _LOADER_MODULES: dict[str, str] = {
     "clap": "v2a_cli.embeddings.clap",
     "generator": "v2a_cli.generation.audioldm",
     "mapper": "v2a_cli.mapper",
+    "detector": "v2a_cli.sources.detector",
     "panns": "v2a_cli.evaluation.panns",
     "vggish": "v2a_cli.evaluation.vggish",
     "wav2clip": "v2a_cli.evaluation.wav2clip",

@@ -86,7 +86,11 @@ RANGES: dict[str, Range] = {
     "bridge_top_k": Range(1, 10_000),
     "bridge_temperature": Range(0, 100, low_open=True),
     "batch_size": Range(1, 1_000_000),
-    "var_samples": Range(1, 1000),
+    "var_samples": Range(1, 4096),
+    "cycle_its": Range(0, 4096),
+    "cycle_samples": Range(1, 4096),
+    "max_sources": Range(0, 64),
+    "detect_threshold": Range(0, 1, high_open=True),
     "crossfade": Range(0, 60),
     "interpolate:points": Range(2, 1000),
     # extract

@@ -11,6 +11,7 @@ from v2a_cli.errors import InputError, V2AError
 from v2a_cli.generation.compose import (MAX_SOURCES, Source, compose, compose_condition, mixed_conditions,
                                         parse_text_weighted, parse_weighted, validate_sources, weighted_mean)
 from v2a_cli.generation.pipeline import GenerateOptions
+from v2a_cli.mapper.diffusion import spread_seeds
 from v2a_cli.testing.media import make_image, make_wav
 
 FAST = GenerateOptions(steps=2, duration=0.25, seed=5)
@@ -109,7 +110,7 @@ def test_variational_samples_are_averaged_for_a_generative_mapper(pipeline, medi
     dog = [Source("image", str(media["dog"]))]
     averaged = compose_condition(pipeline, dog, FAST, var_samples=4)
     clip = pipeline.clip_embedding(media["dog"], FAST)
-    samples = pipeline.map_visual(clip[None].expand(4, -1), seed=FAST.seed)
+    samples = pipeline.map_visual(clip[None].expand(4, -1), seeds=spread_seeds(FAST.seed, 4))
     torch.testing.assert_close(averaged, F.normalize(samples.mean(0), dim=0), atol=1e-6, rtol=0)
     assert not torch.allclose(averaged, compose_condition(pipeline, dog, FAST))
     per_variation = mixed_conditions(pipeline, dog, FAST, [5, 6])

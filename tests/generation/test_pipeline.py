@@ -37,7 +37,7 @@ def test_the_mapped_embedding_is_the_unets_class_embedding(pipeline, image):
 def test_condition_is_the_mapper_output_of_the_clip_embedding(pipeline, image):
     clip = pipeline.clip_embedding(image, FAST)
     assert torch.allclose(clip.norm(), torch.tensor(1.0), atol=1e-5)
-    mapped = pipeline.map_visual(clip[None], seed=3)[0]
+    mapped = pipeline.map_visual(clip[None], seeds=[3])[0]
     assert torch.equal(pipeline.condition(image, FAST, seed=3).embedding, mapped)
 
 

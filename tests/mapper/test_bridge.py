@@ -65,8 +65,8 @@ def test_an_image_equal_to_a_class_text_embedding_picks_that_class_first():
 def test_batch_rows_are_mapped_independently_and_seed_is_ignored():
     images = torch.tensor([[0.1, 0.6, 0.3, 0.8], [0.9, 0.0, 0.2, 0.1]])
     mapper = make_bridge()
-    together = mapper.map(images, seed=1)
-    torch.testing.assert_close(together[1], mapper.map(images[1:], seed=2)[0])
+    together = mapper.map(images, seeds=[1, 1], guidance=3.0, steps=2)
+    torch.testing.assert_close(together[1], mapper.map(images[1:], seeds=[2])[0])
     assert mapper.is_generative is False
 
 

@@ -22,26 +22,47 @@ def test_round_trip_gives_the_same_outputs(tmp_path, kind, arch):
     mapper = load_model("mapper", str(folder))  # the registry path the pipeline uses
     assert isinstance(mapper, Mapper) and mapper.is_generative == (kind == "diffusion")
     clip = torch.randn(4, 512)
-    out = mapper.map(clip, seed=7)
+    out = mapper.map(clip, seeds=[7, 8, 9, 10])
     assert out.shape == (4, 512) and out.dtype == torch.float32
     assert torch.allclose(out.norm(dim=-1), torch.ones(4), atol=1e-5)
 
     again = mapper.save_pretrained(tmp_path / "copy")
     reloaded = load_mapper(str(again))
-    assert torch.equal(reloaded.map(clip, seed=7), out)
+    assert torch.equal(reloaded.map(clip, seeds=[7, 8, 9, 10]), out)
     # inputs are normalised first: scale does not matter
-    assert torch.allclose(reloaded.map(clip * 3.0, seed=7), out, atol=1e-6)
+    assert torch.allclose(reloaded.map(clip * 3.0, seeds=[7, 8, 9, 10]), out, atol=1e-6)
 
 
 def test_generative_mapper_seeds_guidance_and_steps(tmp_path):
     mapper = load_mapper(str(build_mapper(tmp_path / "m", kind="diffusion", arch="mlp")))
     clip = torch.randn(2, 512)
     assert mapper.guidance == 0.9 and mapper.sampling_steps == 10
-    assert torch.equal(mapper.map(clip, seed=1), mapper.map(clip, seed=1))
-    assert not torch.equal(mapper.map(clip, seed=1), mapper.map(clip, seed=2))
-    before = mapper.map(clip, seed=1)
-    mapper.guidance = 4.0
-    assert not torch.equal(mapper.map(clip, seed=1), before)
+    assert torch.equal(mapper.map(clip, seeds=[1, 1]), mapper.map(clip, seeds=[1, 1]))
+    assert not torch.equal(mapper.map(clip, seeds=[1, 1]), mapper.map(clip, seeds=[2, 2]))
+    before = mapper.map(clip, seeds=[1, 1])
+    assert not torch.equal(mapper.map(clip, seeds=[1, 1], guidance=4.0), before)
+    assert not torch.equal(mapper.map(clip, seeds=[1, 1], steps=3), before)
+    # per-call knobs leave the mapper as it was
+    assert mapper.guidance == 0.9 and mapper.sampling_steps == 10
+    assert torch.equal(mapper.map(clip, seeds=[1, 1]), before)
+    with pytest.raises(AttributeError):
+        mapper.guidance = 4.0
+    with pytest.raises(ValueError, match="seeds"):
+        mapper.map(clip, seeds=[1])
+
+
+@pytest.mark.parametrize("arch", ["mlp", "transformer"])
+def test_batched_rows_equal_single_row_results(tmp_path, arch):
+    mapper = load_mapper(str(build_mapper(tmp_path / "m", kind="diffusion", arch=arch)))
+    clip = torch.randn(6, 512, generator=torch.Generator().manual_seed(0))
+    seeds = [11, 3, 3, 7, 0, 42]
+    batched = mapper.map(clip, seeds=seeds, guidance=1.5, steps=6)
+    for row, seed in enumerate(seeds):
+        single = mapper.map(clip[row:row + 1], seeds=[seed], guidance=1.5, steps=6)
+        torch.testing.assert_close(batched[row:row + 1], single, atol=1e-6, rtol=0)
+    shuffled = mapper.map(clip[[5, 0, 3]], seeds=[42, 11, 7], guidance=1.5, steps=6)
+    torch.testing.assert_close(shuffled, batched[[5, 0, 3]], atol=1e-6, rtol=0)
+    assert not torch.allclose(batched[1], batched[2])  # same seed, different input
 
 
 def test_paper_size_default_config_loads(tmp_path):

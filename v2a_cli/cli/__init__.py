@@ -18,6 +18,7 @@ _COMMAND_MODULES = [
     "v2a_cli.cli.interpolate",
     "v2a_cli.cli.compose",
     "v2a_cli.cli.evaluate",
+    "v2a_cli.cli.sources",
 ]
 
 for _name in _COMMAND_MODULES:

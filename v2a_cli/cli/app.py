@@ -104,11 +104,12 @@ def progress_bars(quiet: bool):
 
 
 def make_pipeline(ctx: typer.Context, *, mapper: Optional[str], generator: Optional[str], clip: Optional[str],
-                  clap: Optional[str], device: str, dtype: str, bridge_top_k: int, bridge_temperature: float):
+                  clap: Optional[str], device: str, dtype: str, bridge_top_k: int, bridge_temperature: float,
+                  detector: Optional[str] = None):
     """The generation core for a command: models from --models/V2A_MODELS with its flags on top."""
     from v2a_cli.generation.pipeline import Pipeline
     from v2a_cli.models_config import ModelsConfig
 
     models = ModelsConfig.load(global_options(ctx).models).with_overrides(
-        mapper=mapper, generator=generator, clip=clip, clap=clap)
+        mapper=mapper, generator=generator, clip=clip, clap=clap, detector=detector)
     return Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)

@@ -73,6 +73,12 @@ def compose(
     device: str = options.DEVICE,
     dtype: str = options.DTYPE,
     batch_size: int = options.BATCH_SIZE,
+    detect: bool = typer.Option(False, "--detect", help="Split each --image picture into its sound sources (the whole picture and its detected boxes)."),
+    max_sources: int = options.MAX_SOURCES,
+    detect_threshold: float = options.DETECT_THRESHOLD,
+    detector: Optional[str] = options.DETECTOR,
+    cycle_its: Optional[int] = options.CYCLE_ITS,
+    cycle_samples: Optional[int] = options.CYCLE_SAMPLES,
 ) -> None:
     """Write one sound for a scene of up to 64 sources, mixed by a normalised weighted mean in CLAP space.
 
@@ -90,14 +96,21 @@ def compose(
     options = GenerateOptions(
         steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
         fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-        mapper_guidance=mapper_guidance, batch_size=batch_size,
+        mapper_guidance=mapper_guidance, batch_size=batch_size, max_sources=max_sources,
+        detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples,
     ).validate()
     check_option("var_samples", var_samples)
     announce_seed(seed, options.seed)
     sources = parse_sources(images, texts, audios)
     paths = planned_outputs(output, variations, overwrite, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
-                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
+                             detector=detector)
+    if detect:
+        from v2a_cli.generation.compose import expand_detected, validate_sources
+
+        sources = expand_detected(pipeline, sources, options)
+        validate_sources(sources)
 
     # Every source is read and embedded before anything is generated or written.
     seeds = [options.seed + v for v in range(variations)]

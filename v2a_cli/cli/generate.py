@@ -43,6 +43,14 @@ def generate(
     device: str = options.DEVICE,
     dtype: str = options.DTYPE,
     batch_size: int = options.BATCH_SIZE,
+    sources: str = options.SOURCES,
+    max_sources: int = options.MAX_SOURCES,
+    detect_threshold: float = options.DETECT_THRESHOLD,
+    detector: Optional[str] = options.DETECTOR,
+    boxes: Optional[Path] = options.BOXES,
+    var_samples: Optional[int] = options.VAR_SAMPLES,
+    cycle_its: Optional[int] = options.CYCLE_ITS,
+    cycle_samples: Optional[int] = options.CYCLE_SAMPLES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a sound that fits each picture or video."""
@@ -55,9 +63,14 @@ def generate(
         steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations,
         scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate, prompt=prompt,
         prompt_weight=prompt_weight, negative_prompt=negative_prompt, mapper_guidance=mapper_guidance,
-        batch_size=batch_size,
+        batch_size=batch_size, sources=sources, max_sources=max_sources, detect_threshold=detect_threshold,
+        var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
     ).validate()
     announce_seed(seed, options.seed)
+    if boxes is not None and sources != "detect":
+        from v2a_cli.errors import V2AError
+
+        raise V2AError("--boxes draws the detected sources; add --sources detect")
 
     # Everything that can be checked without a model is checked before one loads.
     paths, input_errors = expand_inputs(inputs, on_note=report_note)
@@ -73,7 +86,15 @@ def generate(
     failed += len(problems)
     if plans:
         pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
-                                 dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+                                 dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
+                                 detector=detector)
+        if boxes is not None:
+            from v2a_cli.cli.sources import write_boxes_for
+
+            drawn_ok = write_boxes_for(pipeline, [p[0].source for p in plans], options, boxes, overwrite=overwrite)
+            failed_boxes = {p[0].source for p in plans} - set(drawn_ok)
+            failed += len(failed_boxes)
+            plans = [p for p in plans if p[0].source in drawn_ok]
         with progress_bars(opts.quiet or quiet) as bars:
             inputs_task = bars.add_task("inputs", total=len(plans))
             steps_task = bars.add_task("denoising", total=steps)

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import InputError, V2AError
+from v2a_cli.mapper.diffusion import spread_seeds
 from v2a_cli.generation.interpolate import unit
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
 
@@ -36,6 +37,7 @@ class Source:
     kind: str  # "image" (images and videos, through the mapper) | "text" | "audio"
     value: str  # a file path, or the text itself
     weight: float = 1.0
+    box: tuple[float, float, float, float] | None = None  # image: only this part (x0, y0, x1, y1 px); None = all
 
 
 def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
@@ -45,15 +47,24 @@ def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOpti
     path = _existing_file(source)
     if media_kind(path) == "audio":
         raise InputError(path, "is an audio file; pass it with --audio")
-    clip = pipeline.clip_embedding(path, options)
-    samples = var_samples if getattr(pipeline.mapper, "is_generative", False) else 1
-    rows = []
-    for seed in seeds:
-        # The mapper draws one sample per row of the batch, all from this seed.
-        mapped = pipeline.map_visual(clip[None].expand(samples, -1), seed=seed,
-                                     mapper_guidance=options.mapper_guidance)
-        rows.append(mapped[0] if samples == 1 else F.normalize(mapped.mean(dim=0), dim=-1))
-    return torch.stack(rows)
+    if source.box is not None:
+        from v2a_cli.media.images import load_image
+        from v2a_cli.sources.find import crop
+
+        clip = pipeline.clip.encode_images([crop(load_image(path), source.box)])[0]
+    else:
+        clip = pipeline.clip_embedding(path, options)
+    ssv2a = getattr(pipeline.mapper, "kind", None) == "ssv2a"
+    if ssv2a:  # SSV2A averages its own variational draws (--var-samples) inside each step
+        from dataclasses import replace
+
+        options = replace(options, var_samples=options.var_samples or var_samples)
+    samples = var_samples if getattr(pipeline.mapper, "is_generative", False) and not ssv2a else 1
+    # Every (seed, sample) row in one batched mapper call; a seed's samples use seeds spread from it.
+    row_seeds = [row for seed in seeds for row in spread_seeds(seed, samples)]
+    mapped = pipeline.map_visual(clip[None].expand(len(row_seeds), -1), seeds=row_seeds,
+                                 guidance=options.mapper_guidance, options=options).view(len(seeds), samples, -1)
+    return mapped[:, 0] if samples == 1 else F.normalize(mapped.mean(dim=1), dim=-1)
 
 
 def _audio_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
@@ -117,6 +128,25 @@ def mixed_conditions(pipeline: Pipeline, sources: Sequence[Source], options: Gen
     weights = [s.weight for s in sources]
     return torch.stack([pipeline.with_prompt(weighted_mean(per_source[:, row], weights), options)
                         for row in range(len(seeds))])
+
+
+def expand_detected(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions) -> list[Source]:
+    """Each picture source becomes its sound sources (`--detect`): the whole picture and its boxes, the
+    source's weight shared among them by their weights (sources/find.py); other sources stay."""
+    from v2a_cli.media.inputs import media_kind
+    from v2a_cli.sources.scan import scan_file
+
+    expanded: list[Source] = []
+    for source in sources:
+        if source.kind != "image" or source.box is not None:
+            expanded.append(source)
+            continue
+        path = _existing_file(source)
+        if media_kind(path) != "image":
+            raise InputError(path, "--detect splits pictures; for a video use `v2a generate --sources detect`")
+        scan = scan_file(pipeline.detector, path, max_sources=options.max_sources, threshold=options.detect_threshold)
+        expanded += [Source("image", source.value, source.weight * found.weight, found.box) for found in scan.found]
+    return expanded
 
 
 def weighted_mean(embeddings: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:

@@ -41,6 +41,12 @@ class GenerateOptions:
     negative_prompt: str | None = None  # replaces the empty prompt on the unconditional side
     mapper_guidance: float | None = None  # generative mapper's guidance (None: the checkpoint's default)
     batch_size: int = 4  # conditions per generator call
+    sources: str = "whole"  # whole: the picture as one | detect: the picture plus its detected sound sources
+    max_sources: int = 8  # detect: at most this many boxes (besides the whole picture)
+    detect_threshold: float = 0.2  # detect: keep boxes whose detector score is above this (0..1)
+    var_samples: int | None = None  # SSV2A mapper: variational draws averaged (None: its default, 64)
+    cycle_its: int | None = None  # SSV2A mapper: Cycle Mix rounds (None: its default, 64)
+    cycle_samples: int | None = None  # SSV2A mapper: remixes drawn per round (None: its default, 64)
 
     def validate(self) -> "GenerateOptions":
         """Every numeric field finite and in its range (v2a_cli/validation.py), names known; seed -1 made random.
@@ -54,6 +60,8 @@ class GenerateOptions:
         if self.seed >= 0 and self.seed + self.variations - 1 > MAX_SEED:
             raise V2AError(f"--seed {self.seed}: with {self.variations} variations the last seed passes {MAX_SEED}; "
                            "choose a smaller seed")
+        if self.sources not in SOURCE_MODES:
+            raise V2AError(f"--sources {self.sources}: expected one of {', '.join(SOURCE_MODES)}")
         if self.aggregate not in AGGREGATORS:
             raise V2AError(f"--aggregate {self.aggregate}: expected one of {', '.join(AGGREGATORS)}")
         seed = resolve_seed(self.seed)
@@ -71,6 +79,8 @@ def _middle(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def _random(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return frames[int(torch.randint(len(frames), (1,), generator=generator))]
 
+
+SOURCE_MODES = ("whole", "detect")
 
 # Paper, Table 5: averaging the L2-normalised frame embeddings is best.
 AGGREGATORS: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
@@ -125,11 +135,32 @@ class Pipeline:
 
     @property
     def clip(self):
+        return self._model("clip", self._load_clip)
+
+    def _load_clip(self):
         from v2a_cli.registry import load_model
 
+        # A mapper trained on another CLIP (SSV2A: ViT-L/14) names it; it is used unless the models
+        # file or --clip names one, which must then have the mapper's width.
+        mapper = self.mapper if self.models.mapper != "bridge" else None
+        wanted = getattr(mapper, "clip_spec", None)
+        spec = wanted if wanted and self.models.clip == ModelsConfig().clip else self.models.clip
         # CLIP stays float32 except on CUDA: it is small and its embeddings feed a trained mapper.
         dtype = self.dtype if self.device.type == "cuda" else torch.float32
-        return self._model("clip", lambda: load_model("clip", self.models.clip, device=self.device, dtype=dtype))
+        clip = load_model("clip", spec, device=self.device, dtype=dtype)
+        needed = getattr(mapper, "clip_dim", None)
+        if needed is not None and clip.embed_dim != needed:
+            raise V2AError(f"CLIP '{spec}' gives {clip.embed_dim}-d embeddings but the mapper "
+                           f"'{self.models.mapper}' needs {needed}-d ones"
+                           + (f" ({wanted})" if wanted else "") + "; name a CLIP of that size in the models "
+                           "file or --clip, or leave clip unset to use the mapper's own")
+        return clip
+
+    @property
+    def detector(self):
+        from v2a_cli.registry import load_model
+
+        return self._model("detector", lambda: load_model("detector", self.models.detector, device=self.device))
 
     @property
     def clap(self):
@@ -185,13 +216,15 @@ class Pipeline:
             return aggregate_frames(embeddings, options.aggregate, options.seed)
         raise V2AError(f"{path}: not an image or video")
 
-    def map_visual(self, clip_embeddings: torch.Tensor, *, seed: int | None = None,
-                   mapper_guidance: float | None = None) -> torch.Tensor:
-        """[N,512] CLIP -> [N,512] CLAP through the mapper."""
-        mapper = self.mapper
-        if mapper_guidance is not None and getattr(mapper, "is_generative", False):
-            mapper.guidance = mapper_guidance
-        return F.normalize(mapper.map(clip_embeddings.float(), seed=seed).float().cpu(), dim=-1)
+    def map_visual(self, clip_embeddings: torch.Tensor, *, seeds: Sequence[int] | None = None,
+                   guidance: float | None = None, steps: int | None = None,
+                   options: GenerateOptions | None = None) -> torch.Tensor:
+        """[N,512] CLIP -> [N,512] CLAP through the mapper, all rows in one batched call (row i sampled
+        with seeds[i]; guidance/steps: the generative mapper's, None = the checkpoint's default;
+        `options` carries SSV2A's sampling knobs to an SSV2A mapper)."""
+        mapped = self.mapper.map(clip_embeddings.float(), seeds=seeds, guidance=guidance, steps=steps,
+                                 **ssv2a_sampling(self.mapper, options))
+        return F.normalize(mapped.float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
         from v2a_cli.embeddings.clap import load_audio_for_clap
@@ -228,9 +261,13 @@ class Pipeline:
         kind = media_kind(path)
         if kind == "audio":
             return [Condition(str(path), self.audio_condition(path), {"kind": kind})] * len(seeds)
-        clip = self.clip_embedding(path, options)[None]
-        return [Condition(str(path), self.map_visual(clip, seed=seed, mapper_guidance=options.mapper_guidance)[0],
-                          {"kind": kind}) for seed in seeds]
+        if options.sources == "detect" or (kind == "video" and getattr(self.mapper, "has_aggregator", False)):
+            from v2a_cli.generation.detect import visual_conditions
+
+            return visual_conditions(self, path, options, seeds)
+        clip = self.clip_embedding(path, options)[None].expand(len(seeds), -1)
+        mapped = self.map_visual(clip, seeds=seeds, guidance=options.mapper_guidance, options=options)
+        return [Condition(str(path), row, {"kind": kind}) for row in mapped]
 
     def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
         """Mix `--prompt` into a condition: normalise((1-w)·e + w·text)."""
@@ -275,6 +312,14 @@ class Pipeline:
             for seed, condition in zip(seeds, self.conditions(source, options, seeds)):
                 items.append((self.with_prompt(condition.embedding, options), seed))
         return self.synthesize_batched(torch.stack([e for e, _ in items]), [s for _, s in items], options, progress)
+
+
+def ssv2a_sampling(mapper: object, options: GenerateOptions | None) -> dict:
+    """SSV2A's sampling knobs from the options, for a mapper that takes them (else nothing)."""
+    if options is None or getattr(mapper, "kind", None) != "ssv2a":
+        return {}
+    return {"var_samples": options.var_samples, "cycle_its": options.cycle_its,
+            "cycle_samples": options.cycle_samples}
 
 
 def generate(sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(), *,

@@ -84,8 +84,10 @@ class TextBridgeMapper:
         return indices, weights
 
     @torch.inference_mode()
-    def map(self, clip: torch.Tensor, *, seed: int | None = None) -> torch.Tensor:
-        """[N, 512] CLIP image embeddings -> [N, 512] L2-normalised CLAP embeddings (deterministic; seed unused)."""
+    def map(self, clip: torch.Tensor, *, seeds: Sequence[int] | None = None, guidance: float | None = None,
+            steps: int | None = None) -> torch.Tensor:
+        """[N, 512] CLIP image embeddings -> [N, 512] L2-normalised CLAP embeddings (deterministic: seeds,
+        guidance and steps are accepted for the common mapper API and ignored)."""
         indices, weights = self._select(clip, self.top_k)
         mixed = (weights.unsqueeze(-1) * self.clap_text[indices]).sum(dim=1)
         return F.normalize(mixed, dim=-1)

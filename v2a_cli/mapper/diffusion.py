@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -97,22 +98,26 @@ class GaussianDiffusion:
         return F.normalize(x0, dim=-1) * self.settings.embed_scale
 
     @torch.inference_mode()
-    def sample(self, network: nn.Module, clip: torch.Tensor, *, guidance: float, generator: torch.Generator,
+    def sample(self, network: nn.Module, clip: torch.Tensor, *, guidance: float, seeds: Sequence[int],
                steps: int | None = None) -> torch.Tensor:
-        """Clean CLAP embeddings (unit norm) for a batch of CLIP embeddings. Noise comes from `generator` (CPU)."""
+        """Clean CLAP embeddings (unit norm) for a batch of CLIP embeddings, all rows in one loop.
+
+        Row i's noise comes from its own CPU generator seeded with seeds[i] and is drawn once, up front
+        (then copied to the device in one transfer): a row's result depends on its seed only, not on
+        the batch it is in or the device (up to the device's arithmetic)."""
         device, dtype = clip.device, clip.dtype
+        if len(seeds) != len(clip):
+            raise ValueError(f"{len(clip)} rows but {len(seeds)} seeds")
         condition = self.to_diffusion_space(clip)
-        batch_shape = condition.shape
-
-        def noise() -> torch.Tensor:  # drawn on CPU so one seed gives the same samples on every device
-            return torch.randn(batch_shape, generator=generator).to(device=device, dtype=dtype)
-
-        x = noise()
         eta = self.settings.sampling_eta
         times = sampling_timesteps(self.settings.num_timesteps, steps or self.settings.sampling_steps)
+        noise = draw_row_noise(seeds, draws=1 + (len(times) if eta > 0 else 0), dim=condition.shape[-1],
+                               device=device, dtype=dtype)  # [draws, N, D]
+        x = noise[0]
         for index, t in enumerate(times):
-            t_batch = torch.full((batch_shape[0],), t, device=device, dtype=torch.long)
+            t_batch = torch.full((len(x),), t, device=device, dtype=torch.long)
             x0 = self._guided_x0(network, x, t_batch, condition, guidance)
+            # The schedule is read from its CPU table as Python floats: no device sync per step.
             alpha_bar = float(self.alphas_cumprod[t])
             alpha_bar_prev = float(self.alphas_cumprod[times[index + 1]]) if index + 1 < len(times) else 1.0
             if alpha_bar_prev == 1.0:
@@ -121,5 +126,25 @@ class GaussianDiffusion:
             eps = (x - math.sqrt(alpha_bar) * x0) / math.sqrt(1 - alpha_bar)
             sigma = eta * math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev))
             x = (math.sqrt(alpha_bar_prev) * x0 + math.sqrt(max(1 - alpha_bar_prev - sigma**2, 0.0)) * eps
-                 + (sigma * noise() if sigma > 0 else 0.0))
+                 + (sigma * noise[index + 1] if sigma > 0 else 0.0))
         return F.normalize(x, dim=-1)
+
+
+def draw_row_noise(seeds: Sequence[int], *, draws: int, dim: int, device: torch.device | str,
+                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """[draws, N, dim] standard normal noise, row i from a CPU generator seeded with seeds[i].
+
+    Drawn on the CPU so one seed gives the same noise on every device; copied to the device once
+    (pinned + non-blocking on CUDA)."""
+    rows = [torch.randn((draws, dim), generator=torch.Generator().manual_seed(int(seed))) for seed in seeds]
+    noise = torch.stack(rows, dim=1) if rows else torch.empty((draws, 0, dim))
+    if torch.device(device).type == "cuda":
+        return noise.pin_memory().to(device=device, dtype=dtype, non_blocking=True)
+    return noise.to(device=device, dtype=dtype)
+
+
+def spread_seeds(seed: int, count: int) -> list[int]:
+    """`count` row seeds from one seed (several samples of one input): `seed` itself, then seeds drawn
+    from it, so the first sample is the one `seeds=[seed]` gives."""
+    drawn = torch.randint(0, 2**62, (max(count - 1, 0),), generator=torch.Generator().manual_seed(int(seed)))
+    return [int(seed), *drawn.tolist()][:count]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,17 +15,19 @@ from v2a_cli.mapper.diffusion import GaussianDiffusion
 
 
 class Mapper:
-    """`.map(clip[N,512], seed=...) -> clap[N,512]`, both L2-normalised float32.
+    """`.map(clip[N,512], seeds=..., guidance=..., steps=...) -> clap[N,512]`, both L2-normalised float32.
 
-    A regression mapper is one deterministic forward pass. A diffusion mapper samples: the same seed
-    gives the same output, different seeds differ; `guidance` and `sampling_steps` are settable.
+    A regression mapper is one deterministic forward pass (seeds, guidance and steps are ignored). A
+    diffusion mapper samples every row in one batched loop: row i with seeds[i] gives the same output
+    in any batch, different seeds differ. `guidance` / `steps` are per call (None: the checkpoint's
+    default); nothing on the mapper changes when it is called.
     """
+
+    max_rows = 1024  # rows per batched sampling loop (bounds the pre-drawn noise's memory)
 
     def __init__(self, network: nn.Module, config: MapperConfig):
         self.network = network.eval()
         self.config = config
-        self.guidance = config.guidance
-        self.sampling_steps = config.sampling_steps
         self.diffusion = GaussianDiffusion(config.diffusion_settings()) if config.is_generative else None
 
     @classmethod
@@ -44,23 +48,40 @@ class Mapper:
         return self.config.is_generative
 
     @property
+    def guidance(self) -> float:
+        """The checkpoint's default guidance scale (read-only: pass `guidance=` to `map`)."""
+        return self.config.guidance
+
+    @property
+    def sampling_steps(self) -> int:
+        """The checkpoint's default number of sampling steps (read-only: pass `steps=` to `map`)."""
+        return self.config.sampling_steps
+
+    @property
     def device(self) -> torch.device:
         return next(self.network.parameters()).device
 
     @torch.inference_mode()
-    def map(self, clip: torch.Tensor, *, seed: int | None = None) -> torch.Tensor:
+    def map(self, clip: torch.Tensor, *, seeds: Sequence[int] | None = None, guidance: float | None = None,
+            steps: int | None = None) -> torch.Tensor:
         if clip.ndim != 2 or clip.shape[-1] != self.config.dim:
             raise ValueError(f"expected CLIP embeddings of shape [N, {self.config.dim}], got {tuple(clip.shape)}")
         clip = F.normalize(clip.to(self.device, torch.float32), dim=-1)
         if self.diffusion is None:
             return F.normalize(self.network(clip * self.config.embed_scale).float(), dim=-1)
-        generator = torch.Generator()
-        if seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(seed)
-        return self.diffusion.sample(self.network, clip, guidance=float(self.guidance), generator=generator,
-                                     steps=self.sampling_steps).float()
+        if seeds is None:
+            seeds = torch.randint(0, 2**62, (len(clip),)).tolist()
+        elif len(seeds) != len(clip):
+            raise ValueError(f"{len(clip)} CLIP rows but {len(seeds)} seeds; give one seed per row")
+        guidance = self.config.guidance if guidance is None else float(guidance)
+        if not math.isfinite(guidance):
+            raise ValueError(f"mapper guidance {guidance}: must be a finite number")
+        if steps is not None and steps < 1:
+            raise ValueError(f"mapper steps {steps}: must be at least 1")
+        parts = [self.diffusion.sample(self.network, clip[first:first + self.max_rows], guidance=guidance,
+                                       seeds=list(seeds[first:first + self.max_rows]), steps=steps).float()
+                 for first in range(0, len(clip), self.max_rows)]
+        return torch.cat(parts) if parts else torch.empty((0, self.config.dim), device=self.device)
 
     def __repr__(self) -> str:
         return f"Mapper({self.config.kind}/{self.config.arch}, depth={self.config.depth})"

@@ -6,6 +6,7 @@
 writes, under DIR: an open_clip folder (clip/), an original-layout AudioLDM checkpoint holding a tiny
 CLAP (clap/), a diffusers AudioLDM folder (generator/) whose text encoder is that same CLAP's text
 tower (as in the real checkpoints), a mapper checkpoint (mapper/), the evaluation networks (eval/),
+an OWLv2 detector (detector/), SSV2A's released layout with random weights (ssv2a/, for --mapper),
 and models.toml pointing at them. The real loading code runs on all of it; nothing is faked.
 Sounds made with it are noise: it exists to test and to try the tool without weights.
 """
@@ -25,7 +26,7 @@ def build_zoo(folder: str | Path, *, mapper_kind: str = "diffusion", mapper_arch
 
 
 def _build_zoo(root: Path, mapper_kind: str, mapper_arch: str) -> Path:
-    from v2a_cli.testing import zoo_clap, zoo_clip, zoo_eval, zoo_generator, zoo_mapper
+    from v2a_cli.testing import zoo_clap, zoo_clip, zoo_detector, zoo_eval, zoo_generator, zoo_mapper, zoo_ssv2a
     from v2a_cli.testing.tiny_tokenizer import write_tiny_roberta_tokenizer
 
     root.mkdir(parents=True, exist_ok=True)
@@ -38,12 +39,15 @@ def _build_zoo(root: Path, mapper_kind: str, mapper_arch: str) -> Path:
     generator_dir = zoo_generator.build_generator(root / "generator", text_encoder=zoo_clap.text_encoder_from(clap_model))
     mapper_dir = zoo_mapper.build_mapper(root / "mapper", kind=mapper_kind, arch=mapper_arch)
     eval_models = zoo_eval.build_eval_models(root / "eval")
+    detector_dir = zoo_detector.build_detector(root / "detector")
+    zoo_ssv2a.build_ssv2a(root / "ssv2a")  # SSV2A's own layout; not a role: pass it with --mapper
 
     entries = {
         "clip": clip_dir,
         "clap": clap_ckpt,
         "generator": generator_dir,
         "mapper": mapper_dir,
+        "detector": detector_dir,
         **{role: Path(path) for role, path in eval_models.items()},
     }
     lines = ["# Tiny random-weight models (v2a_cli.testing.zoo). Paths are relative to this file.", "[models]"]

@@ -396,7 +396,7 @@ def validate(network: nn.Module, objective: Objective, mapper_config: MapperConf
         predicted = network(F.normalize(clip, dim=-1) * objective.scale)
     else:
         predicted = objective.diffusion.sample(network, clip, guidance=mapper_config.guidance,
-                                               generator=torch.Generator().manual_seed(seed), steps=sampling_steps)
+                                               seeds=[seed + row for row in range(len(clip))], steps=sampling_steps)
     cosine = F.cosine_similarity(predicted.float(), clap, dim=-1).mean()
     network.train()
     return float(total) / (n * dim), float(cosine)

@@ -1,0 +1,131 @@
+"""`--sources detect`: a picture or video becomes its whole self plus its detected sound sources.
+
+For a picture: the detector finds up to `max_sources` boxes (sources/find.py gives their weights),
+each crop and the whole picture are embedded with CLIP, and then
+  - a mapper that takes slots (SSV2A) receives them as SSV2A does: the whole picture in slot 0, the
+    crops after it, and mixes them itself (Cycle Mix; the weights are reported, not used);
+  - any other mapper maps each one on its own and the conditions are mixed by `compose`'s weighted
+    mean with the weights: the result equals `compose` of the same crops and weights.
+For a video: detection runs on every sampled frame, boxes are matched across frames into tracks
+(sources/tracks.py); a track's CLIP is the mean of its crops' CLIPs, the whole video's is the usual
+frame aggregate, and they are mixed the same way. An SSV2A mapper with its temporal aggregator
+(agg.pth) maps each frame's own slots and aggregates the per-frame CLAPs, as SSV2A does.
+No box found: the whole picture alone, with a note in the condition's info.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from v2a_cli.generation.pipeline import Condition, GenerateOptions, Pipeline, aggregate_frames, ssv2a_sampling
+from v2a_cli.sources.find import FoundSource, crop
+from v2a_cli.sources.scan import Scan, scan_file, scan_frames
+
+NO_SOURCES_NOTE = "no sound source found above the threshold; the whole picture was used"
+
+
+@dataclass
+class SourcedVisual:
+    """A picture's (or video's) sources and their CLIP embeddings, whole picture first."""
+
+    scan: Scan
+    clips: torch.Tensor  # [len(found), D]
+    frame_slots: list[torch.Tensor] = field(default_factory=list)  # video: per frame [1 + boxes there, D]
+
+    @property
+    def found(self) -> list[FoundSource]:
+        return self.scan.found
+
+    @property
+    def weights(self) -> list[float]:
+        return [s.weight for s in self.found]
+
+    @property
+    def note(self) -> str | None:
+        return NO_SOURCES_NOTE if self.scan.detected and len(self.found) == 1 else None
+
+    def info(self) -> dict:
+        info: dict = {"sources": [s.to_json() for s in self.found]}
+        if self.note:
+            info["note"] = self.note
+        return info
+
+
+def _cache(pipeline: Pipeline) -> dict:
+    if not hasattr(pipeline, "_sourced"):
+        pipeline._sourced = {}
+    return pipeline._sourced
+
+
+def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOptions) -> SourcedVisual:
+    """Detect and embed once per file and settings (`v2a generate --boxes` then reuses it)."""
+    from v2a_cli.media.inputs import media_kind
+
+    path = Path(path)
+    key = (str(path.resolve()), options.sources, options.max_sources, options.detect_threshold, options.fps,
+           options.max_seconds, options.aggregate, options.seed)
+    cache = _cache(pipeline)
+    if key not in cache:
+        if media_kind(path) == "image":
+            scan = scan_file(pipeline.detector, path, max_sources=options.max_sources,
+                             threshold=options.detect_threshold)
+            cache[key] = SourcedVisual(scan, pipeline.clip.encode_images([crop(scan.picture, s.box)
+                                                                          for s in scan.found]))
+        else:
+            from v2a_cli.media.video import sample_frames
+
+            frames = [f.image for f in sample_frames(path, fps=options.fps, max_seconds=options.max_seconds)]
+            cache[key] = sourced_frames(pipeline, frames, options)
+    return cache[key]
+
+
+def sourced_frames(pipeline: Pipeline, frames: Sequence[Any], options: GenerateOptions) -> SourcedVisual:
+    """The sources of a run of frames (a whole video, or one window of it): detected per frame, matched
+    across frames, embedded. Track CLIP = normalised mean of its crops; whole = the frames' aggregate."""
+    detector = pipeline.detector if options.sources == "detect" else None
+    scan = scan_frames(detector, frames, max_sources=options.max_sources, threshold=options.detect_threshold)
+    frame_clips = pipeline.clip.encode_images(list(frames))
+    whole = aggregate_frames(frame_clips, options.aggregate, options.seed)
+    crops = [(k, f) for k, track in enumerate(scan.tracks) for f in sorted(track.boxes)]
+    crop_clips = pipeline.clip.encode_images([crop(frames[f], scan.tracks[k].boxes[f]) for k, f in crops])
+    by_frame: list[list[torch.Tensor]] = [[frame_clips[i]] for i in range(len(frames))]
+    by_track: list[list[torch.Tensor]] = [[] for _ in scan.tracks]
+    for row, (k, f) in enumerate(crops):
+        by_frame[f].append(crop_clips[row])
+        by_track[k].append(crop_clips[row])
+    clips = torch.stack([whole] + [F.normalize(torch.stack(rows).mean(dim=0), dim=-1) for rows in by_track])
+    return SourcedVisual(scan, clips, [torch.stack(rows) for rows in by_frame])
+
+
+def visual_conditions(pipeline: Pipeline, path: str | Path, options: GenerateOptions,
+                      seeds: Sequence[int]) -> list[Condition]:
+    """One condition per seed for an image or video under `options.sources` (see the module docstring)."""
+    from v2a_cli.generation.compose import weighted_mean
+    from v2a_cli.media.inputs import media_kind
+
+    path = Path(path)
+    kind = media_kind(path)
+    sourced = sourced_visual(pipeline, path, options)
+    mapper = pipeline.mapper
+    extra = ssv2a_sampling(mapper, options)
+    conditions = []
+    for seed in seeds:
+        if kind == "video" and getattr(mapper, "has_aggregator", False):
+            # SSV2A's video path: each frame's slots -> one CLAP per frame -> the temporal aggregator.
+            per_frame = torch.stack([mapper.map_slots(slots[None, : mapper.slots], seed=seed, **extra)[0]
+                                     for slots in sourced.frame_slots])
+            embedding = mapper.aggregate(per_frame, seed=seed)
+        elif getattr(mapper, "accepts_slots", False):
+            embedding = mapper.map_slots(sourced.clips[None, : mapper.slots], seeds=[seed], **extra)[0]
+        else:
+            mapped = pipeline.map_visual(sourced.clips, seeds=[seed] * len(sourced.clips),
+                                         guidance=options.mapper_guidance, options=options)
+            embedding = weighted_mean(mapped, sourced.weights)
+        conditions.append(Condition(str(path), F.normalize(embedding.float(), dim=-1),
+                                    {"kind": kind, **sourced.info()}))
+    return conditions

@@ -1,0 +1,178 @@
+"""`SSV2AMapper`: SSV2A's released model (Guo et al., "Gotta Hear Them All") behind v2a's Mapper interface.
+
+    mapper = load_mapper("~/Downloads/ssv2a")          # a folder with ssv2a.json + ssv2a.pth (+ agg.pth)
+    clap = mapper.map(clip_l14, seeds=[0])               # [N, 768] CLIP ViT-L/14 -> [N, 512] unit CLAP
+    clap = mapper.map_slots(slots, seeds=[0])            # [N, S, 768]: global CLIP first, then the crops
+
+Inference follows SSV2A's image-to-audio path: every slot's CLIP goes to the manifold and through the
+generator; the remixer mixes all slots into one CLAP; Cycle Mix repeats the remix `cycle_its` times,
+each time drawing `cycle_samples` remixes and keeping the one whose similarity to the sources' own
+CLAPs is most even (lowest standard deviation), and feeding the best one back in as the global slot.
+Variational networks average `var_samples` draws per step. Row i of a batch draws from a torch
+Generator seeded with seeds[i]; the same seed gives the same output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from v2a_cli.errors import V2AError
+from v2a_cli.mapper.ssv2a.networks import SSV2ANetworks
+
+
+@dataclass(frozen=True)
+class SSV2ASampling:
+    var_samples: int = 64  # variational draws averaged at each step (SSV2A's scripts: 64)
+    cycle_its: int = 64  # Cycle Mix rounds after the first (SSV2A's scripts: 64)
+    cycle_samples: int = 64  # remixes drawn per round (SSV2A's scripts: 64)
+
+    def validate(self) -> "SSV2ASampling":
+        for name, low in (("var_samples", 1), ("cycle_its", 0), ("cycle_samples", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < low or value > 4096:
+                raise V2AError(f"--{name.replace('_', '-')} {value}: must be a whole number from {low} to 4096")
+        return self
+
+
+class SSV2AMapper:
+    """CLIP slots -> one CLAP embedding per row; see the module docstring."""
+
+    kind = "ssv2a"
+    accepts_slots = True  # map_slots: [N, S, D] with the global CLIP in slot 0
+
+    def __init__(self, networks: SSV2ANetworks, *, clip_spec: str | None, defaults: SSV2ASampling = SSV2ASampling(),
+                 source: str = ""):
+        self.networks = networks.eval()
+        self.clip_spec = clip_spec  # the CLIP the checkpoint was trained on (None: any CLIP of clip_dim)
+        self.defaults = defaults
+        self.source = source
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, *, device: str | torch.device = "cpu") -> "SSV2AMapper":
+        from v2a_cli.mapper.ssv2a.checkpoint import load_converted
+
+        return load_converted(folder, device=device)
+
+    @property
+    def clip_dim(self) -> int:
+        return self.networks.clip_dim
+
+    @property
+    def slots(self) -> int:
+        return self.networks.slots
+
+    @property
+    def is_generative(self) -> bool:
+        return self.networks.variational
+
+    @property
+    def has_aggregator(self) -> bool:
+        return self.networks.aggregator is not None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.networks.parameters()).device
+
+    def sampling(self, var_samples: int | None = None, cycle_its: int | None = None,
+                 cycle_samples: int | None = None) -> SSV2ASampling:
+        d = self.defaults
+        return SSV2ASampling(d.var_samples if var_samples is None else var_samples,
+                             d.cycle_its if cycle_its is None else cycle_its,
+                             d.cycle_samples if cycle_samples is None else cycle_samples).validate()
+
+    # -- the Mapper interface -------------------------------------------------------------------
+    @torch.inference_mode()
+    def map(self, clip: torch.Tensor, *, seeds=None, seed: int | None = None, guidance: float | None = None,
+            steps: int | None = None, var_samples: int | None = None, cycle_its: int | None = None,
+            cycle_samples: int | None = None) -> torch.Tensor:
+        """[N, clip_dim] global CLIPs -> [N, 512]. `guidance` and `steps` do not apply to SSV2A."""
+        if clip.ndim != 2:
+            raise ValueError(f"expected CLIP embeddings [N, {self.clip_dim}], got {tuple(clip.shape)}")
+        return self.map_slots(clip[:, None, :], seeds=seeds, seed=seed, var_samples=var_samples,
+                              cycle_its=cycle_its, cycle_samples=cycle_samples)
+
+    @torch.inference_mode()
+    def map_slots(self, slots: torch.Tensor, *, seeds=None, seed: int | None = None, var_samples: int | None = None,
+                  cycle_its: int | None = None, cycle_samples: int | None = None) -> torch.Tensor:
+        """[N, S, clip_dim] (slot 0: the whole picture; all-zero rows: empty) -> [N, 512] unit CLAP.
+
+        Fewer than the model's slot count are padded with empty slots, as SSV2A pads; more is an error
+        (the caller keeps the most confident sources)."""
+        if slots.ndim != 3 or slots.shape[-1] != self.clip_dim:
+            raise V2AError(f"this SSV2A mapper takes CLIP embeddings of width {self.clip_dim}, got "
+                           f"{slots.shape[-1]}; use the CLIP it was trained on (--clip)")
+        if slots.shape[1] > self.slots:
+            raise ValueError(f"{slots.shape[1]} slots given; this SSV2A model holds {self.slots}")
+        sampling = self.sampling(var_samples, cycle_its, cycle_samples)
+        padded = torch.zeros(slots.shape[0], self.slots, self.clip_dim, device=self.device)
+        padded[:, : slots.shape[1]] = slots.to(self.device, torch.float32)
+        rows = []
+        shared = _generator(seed, self.device) if seeds is None else None
+        for i in range(len(padded)):
+            generator = shared if seeds is None else _generator(int(seeds[i]), self.device)
+            rows.append(self.cycle_mix(padded[i: i + 1], sampling, generator)[0])
+        return torch.stack(rows).float().cpu()
+
+    @torch.inference_mode()
+    def aggregate(self, frame_claps: torch.Tensor, *, seed: int | None = None, var_samples: int = 1) -> torch.Tensor:
+        """[F, 512] per-frame CLAPs of a video -> [512] with SSV2A's temporal aggregator (agg.pth).
+        Without one, the normalised mean (v2a's default for videos)."""
+        if self.networks.aggregator is None:
+            mean = frame_claps.float().mean(dim=0)
+            return mean / mean.norm()
+        out = self.networks.aggregator.sample(frame_claps[None].to(self.device, torch.float32), var_samples,
+                                              _generator(seed, self.device))
+        return out[0].float().cpu()
+
+    # -- Cycle Mix ------------------------------------------------------------------------------
+    def cycle_mix(self, clips: torch.Tensor, sampling: SSV2ASampling, generator: torch.Generator) -> torch.Tensor:
+        """[B, slots, clip_dim] -> [B, 512]: SSV2A's Cycle Mix (see the module docstring)."""
+        net = self.networks
+        draws = sampling.var_samples
+        batch = clips.shape[0]
+        best = torch.zeros(batch, net.clap_dim, device=clips.device)
+        best_score = torch.ones(batch, device=clips.device)
+        rows = torch.arange(batch, device=clips.device)
+        sources = net.manifold.clip_encoder.sample(clips, draws, generator)
+        for round_ in range(sampling.cycle_its + 1):
+            source_claps = net.generator.claps(sources, draws, generator).clone()
+            source_claps[:, 0] = 0  # the global slot takes no part in the score
+            if round_ > 0:  # the best remix so far becomes the global source
+                sources = sources.clone()
+                sources[:, 0] = net.manifold.clap_encoder.sample(best, draws, generator)
+            remixes = torch.stack([net.remixer.sample(self._remixer_input(sources, draws, generator), clips, draws,
+                                                      generator)
+                                   for _ in range(sampling.cycle_samples)], dim=1)  # [B, samples, 512]
+            cosine = torch.einsum("bmi,bni->bmn", remixes, source_claps)
+            cosine = cosine / (torch.einsum("bmi,bni->bmn", remixes.norm(dim=-1, keepdim=True),
+                                            source_claps.norm(dim=-1, keepdim=True)) + 1e-6)
+            spread = cosine.std(dim=-1)  # [B, samples]: how unevenly a remix covers the sources
+            pick = spread.argmin(dim=-1)
+            score = spread[rows, pick]
+            better = score < best_score
+            best_score = torch.where(better, score, best_score)
+            best[better] = remixes[rows, pick][better]
+        return best
+
+    def _remixer_input(self, sources: torch.Tensor, draws: int, generator: torch.Generator) -> torch.Tensor:
+        net = self.networks
+        if net.guidance == "generator":
+            return net.generator.claps(sources, draws, generator)
+        if net.guidance == "manifold+generator":
+            return torch.cat([sources, net.generator.claps(sources, draws, generator)], dim=-1)
+        return sources
+
+    def __repr__(self) -> str:
+        return f"SSV2AMapper(clip_dim={self.clip_dim}, slots={self.slots}, aggregator={self.has_aggregator})"
+
+
+def _generator(seed: int | None, device: torch.device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(seed))
+    return generator
