@@ -60,18 +60,22 @@ class CheckpointError(V2AError):
 
 
 def first_line(exc: BaseException, limit: int = 160) -> str:
-    """An exception as a short reason for a one-line message: its first line, or its class name.
-
-    A long line is shortened to its first sentences that fit, else cut at a word ending with "...",
-    never in the middle of a word."""
+    """An exception as a short reason for a one-line message: its first line (see `shorten`), or its class name."""
     text = str(exc).strip()
     text = text.splitlines()[0].strip() if text else type(exc).__name__
+    return shorten(text, limit)
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """`text` on one line; when longer than `limit`, its first sentences that fit, else cut at a word
+    ending with "...", never in the middle of a word."""
+    text = " ".join(text.split())
     if len(text) <= limit:
         return text
     head = text[:limit]
     sentence_end = max(head.rfind(". "), head.rfind("; "))
     if sentence_end >= limit // 3:
-        return head[:sentence_end + 1].rstrip(";") if head[sentence_end] == "." else head[:sentence_end]
+        return head[:sentence_end + 1] if head[sentence_end] == "." else head[:sentence_end]
     word_end = head[:limit - 3].rfind(" ")
     cut = head[:word_end] if word_end > 0 else head[:limit - 3]
     return cut.rstrip(" ,;:") + "..."

@@ -29,6 +29,9 @@ for _name in _COMMAND_MODULES:
             raise
 
 
+INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C (128 + SIGINT)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run `v2a ARGS`: known errors and usage errors as one line (exit 1 and 2), ^C as exit 130."""
     import typer.main
@@ -56,8 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         report_error(str(exc))
         sys.exit(1)
     except (KeyboardInterrupt, click.exceptions.Abort):
+        code = INTERRUPTED
+    if code == INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
         report_error("interrupted")
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
 

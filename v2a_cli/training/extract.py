@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from v2a_cli.errors import InputError, V2AError
+from v2a_cli.errors import InputError, V2AError, shorten
 from v2a_cli.files import atomic_output
 from v2a_cli.models_config import ModelsConfig
 from v2a_cli.training.splits import DEFAULT_TEST_FRACTION, SplitEntry, assign_splits
@@ -504,5 +504,4 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _one_line(exc: Exception) -> str:
     message = exc.problem if isinstance(exc, InputError) else str(exc)  # the path is already in the report
-    text = " ".join(message.split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+    return shorten(message, 300) or type(exc).__name__
