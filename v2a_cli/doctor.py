@@ -3,6 +3,10 @@
 The space check encodes a few captions with our CLAP text tower (the mapper's target space) and with
 the generator's own text encoder (the space AudioLDM is conditioned in). Cosine ~1.0 means one space;
 below SPACE_CHECK_MIN_MEAN the mapper would aim at a space the generator does not read.
+The audio check is the other side: the generator makes a short sound from each of a few captions
+(their CLAP text embeddings as conditions), CLAP's audio tower embeds the sounds, and each caption
+must rank its own sound first among them. It needs real weights to mean anything; on tiny random
+models (the test zoo) it runs and says so.
 Doctor never raises on a missing model: each problem becomes a line in the report.
 """
 
@@ -27,6 +31,13 @@ SPACE_CHECK_CAPTIONS: tuple[str, ...] = (
     "birds chirping in a forest",
     "waves crashing on a beach",
 )
+AUDIO_CHECK_CAPTIONS = SPACE_CHECK_CAPTIONS[:4]
+AUDIO_CHECK_SECONDS = 5.0
+AUDIO_CHECK_STEPS = 25  # DPM-Solver++ steps: about what ddim needs 200 for
+# Below these sizes the models are not the real AudioLDM-S / HTSAT-tiny (e.g. the random test zoo), and
+# a ranking of their sounds means nothing. The real ones: UNet 185 M, CLAP audio tower ~28 M parameters.
+REAL_UNET_MIN_PARAMS = 100_000_000
+REAL_CLAP_AUDIO_MIN_PARAMS = 10_000_000
 # distribution name -> shown name
 PACKAGES: dict[str, str] = {
     "v2a-cli": "v2a",
@@ -76,6 +87,17 @@ class SpaceCheck:
 
 
 @dataclass
+class AudioCheck:
+    ran: bool
+    captions: list[str] = field(default_factory=list)
+    own_cosines: list[float] = field(default_factory=list)  # caption i vs the sound made from caption i
+    ranks: list[int] = field(default_factory=list)  # 1 = caption i's own sound is the closest to it
+    meaningful: bool = False  # real-size models (see REAL_*_MIN_PARAMS)
+    ok: bool | None = None  # every caption ranks its own sound first (None: not run or not meaningful)
+    note: str = ""
+
+
+@dataclass
 class DoctorReport:
     versions: dict[str, str | None]
     device: str
@@ -84,6 +106,7 @@ class DoctorReport:
     models: list[ModelReport]
     space_check: SpaceCheck
     problems: list[str] = field(default_factory=list)
+    audio_check: AudioCheck = field(default_factory=lambda: AudioCheck(ran=False, note="not asked for"))
 
     @property
     def ok(self) -> bool:
@@ -188,10 +211,57 @@ def space_check(models: ModelsConfig, *, device: Any, captions: tuple[str, ...] 
     return SpaceCheck(ran=True, captions=list(captions), cosines=cosines, mean=mean, ok=ok, note=note)
 
 
+def _parameters(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def audio_check(models: ModelsConfig, *, device: Any, captions: tuple[str, ...] = AUDIO_CHECK_CAPTIONS,
+                seconds: float | None = None, steps: int | None = None) -> AudioCheck:
+    """Generate a sound per caption; each caption must be closest (CLAP audio tower) to its own sound."""
+    seconds = AUDIO_CHECK_SECONDS if seconds is None else seconds
+    steps = AUDIO_CHECK_STEPS if steps is None else steps
+    import torch
+    import torch.nn.functional as F
+
+    from v2a_cli.embeddings.clap import clap_input_from_generated
+    from v2a_cli.registry import load_model
+
+    try:
+        generator = load_model("generator", models.generator, device=device, dtype=torch.float32)
+        texts = F.normalize(generator.encode_texts(list(captions)).float(), dim=-1)
+        sounds = generator.generate(texts, seeds=list(range(len(captions))), steps=steps, guidance=4.5,
+                                    duration=min(seconds, generator.max_duration), scheduler="dpm")
+        meaningful = _parameters(generator.unet) >= REAL_UNET_MIN_PARAMS
+        rate = generator.sample_rate
+        del generator
+        clap = load_model("clap", models.clap, device=device, dtype=torch.float32, tokenizer=models.generator)
+        meaningful = meaningful and _parameters(clap.model.audio_model) >= REAL_CLAP_AUDIO_MIN_PARAMS
+        audio = clap.encode_audio([clap_input_from_generated(sound, rate) for sound in sounds])
+    except Exception as exc:  # a diagnostic reports every failure instead of crashing
+        return AudioCheck(ran=False, captions=list(captions), note=f"could not run: {_one_line(exc)}")
+    similarity = F.normalize(audio.float(), dim=-1) @ texts.T  # [sound, caption]
+    own = similarity.diagonal()
+    ranks = [int((similarity[:, i] > own[i]).sum()) + 1 for i in range(len(captions))]
+    passed = all(rank == 1 for rank in ranks)
+    if not meaningful:
+        note = ("ran on small random models (not the real AudioLDM-S and CLAP): the ranking is not meaningful; "
+                "run doctor with the real weights to check the audio side")
+        ok = None
+    elif passed:
+        note, ok = "each caption ranks its own sound first", True
+    else:
+        wrong = [caption for caption, rank in zip(captions, ranks) if rank != 1]
+        note, ok = (f"{len(wrong)} of {len(captions)} captions do not rank their own sound first "
+                    f"({', '.join(wrong)}): the CLAP audio tower and the generator disagree"), False
+    return AudioCheck(ran=True, captions=list(captions), own_cosines=own.tolist(), ranks=ranks,
+                      meaningful=meaningful, ok=ok, note=note)
+
+
 def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool = True,
-               download: bool = False) -> DoctorReport:
+               download: bool = False, check_audio: bool | None = None) -> DoctorReport:
     """Everything `v2a doctor` shows. The space check loads the CLAP and generator models; it is skipped
-    (with the reason) when they would have to be downloaded first, unless `download` is true."""
+    (with the reason) when they would have to be downloaded first, unless `download` is true. The audio
+    check (check_audio; None = only on a GPU, it generates sound) has the same condition."""
     from v2a_cli.device import pick_device, pick_dtype
     from v2a_cli.errors import V2AError
 
@@ -228,4 +298,22 @@ def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool 
             problems.append(f"space check: {check.note}")
         elif not check.ran:
             problems.append(f"space check {check.note}")
-    return DoctorReport(package_versions(), device_text, device_name, dtype, reports, check, problems)
+    if check_audio is None:
+        check_audio = picked is not None and picked.type != "cpu"
+        skipped_note = "skipped on CPU (it generates sound: minutes); pass --audio-check to run it"
+    else:
+        skipped_note = "skipped (--no-audio-check)"
+    if not check_audio:
+        audio = AudioCheck(ran=False, note=skipped_note)
+    elif picked is None:
+        audio = AudioCheck(ran=False, note="skipped: no usable device")
+    elif not_here and not download:
+        audio = AudioCheck(ran=False, note=f"skipped: {' and '.join(not_here)} not downloaded yet "
+                                           "(pass --download to fetch them, or run generate once)")
+    else:
+        audio = audio_check(models, device=picked)
+        if audio.ok is False:
+            problems.append(f"audio check: {audio.note}")
+        elif not audio.ran:
+            problems.append(f"audio check {audio.note}")
+    return DoctorReport(package_versions(), device_text, device_name, dtype, reports, check, problems, audio)

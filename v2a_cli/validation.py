@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from v2a_cli.errors import V2AError
 
 MAX_SEED = 2**32 - 1  # numpy's limit; torch takes more, but a seed must mean the same everywhere
+MAX_CANDIDATES = 16  # --candidates: sounds generated per output to keep the best of
 RANDOM_SEED = -1  # --seed -1: a random seed, printed (and recorded) so the run can be repeated
 
 
@@ -86,6 +87,8 @@ RANGES: dict[str, Range] = {
     "bridge_top_k": Range(1, 10_000),
     "bridge_temperature": Range(0, 100, low_open=True),
     "batch_size": Range(1, 1_000_000),
+    "eta": Range(0, 1),
+    "candidates": Range(1, MAX_CANDIDATES),
     "var_samples": Range(1, 4096),
     "cycle_its": Range(0, 4096),
     "cycle_samples": Range(1, 4096),
@@ -98,6 +101,7 @@ RANGES: dict[str, Range] = {
     "workers": Range(0, 256),
     # train
     "train:seed": Range(0, MAX_SEED),
+    "val_fraction": Range(0, 0.5, high_open=True),
     "epochs": Range(1, 1_000_000),
     "lr": Range(0, 1, low_open=True),
     "depth": Range(1, 256),

@@ -120,3 +120,39 @@ def test_v2a_doctor_entry_point_on_the_zoo(zoo_models_toml):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["space_check"]["mean"] == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.fixture
+def quick_audio_check(monkeypatch):
+    import v2a_cli.doctor as doctor
+
+    monkeypatch.setattr(doctor, "AUDIO_CHECK_STEPS", 3)
+    monkeypatch.setattr(doctor, "AUDIO_CHECK_SECONDS", 1.0)
+
+
+def test_doctor_audio_check_runs_on_the_zoo_and_says_it_is_not_meaningful(zoo_models, quick_audio_check):
+    report = run_doctor(zoo_models, device="cpu", check_space=False, check_audio=True)
+    audio = report.audio_check
+    assert audio.ran, audio.note
+    assert len(audio.ranks) == len(audio.own_cosines) == len(audio.captions) == 4
+    assert all(1 <= rank <= 4 for rank in audio.ranks)
+    assert not audio.meaningful and audio.ok is None and "not meaningful" in audio.note
+    assert report.ok, report.problems  # a not-meaningful result is not a problem
+
+
+def test_doctor_audio_check_fails_when_captions_miss_their_own_sound(zoo_models, monkeypatch, quick_audio_check):
+    """With real-size models, a caption whose own sound is not the closest is a problem."""
+    import v2a_cli.doctor as doctor
+
+    monkeypatch.setattr(doctor, "REAL_UNET_MIN_PARAMS", 0)
+    monkeypatch.setattr(doctor, "REAL_CLAP_AUDIO_MIN_PARAMS", 0)
+    audio = doctor.audio_check(zoo_models, device=__import__("torch").device("cpu"))
+    assert audio.meaningful and audio.ran
+    assert audio.ok == all(rank == 1 for rank in audio.ranks)
+    if not audio.ok:  # random weights: some caption almost surely misses
+        assert "do not rank their own sound first" in audio.note
+
+
+def test_doctor_audio_check_is_skipped_on_cpu_unless_asked(zoo_models):
+    report = run_doctor(zoo_models, device="cpu", check_space=False)
+    assert not report.audio_check.ran and "--audio-check" in report.audio_check.note

@@ -278,3 +278,14 @@ def test_library_warnings_are_shown_only_with_v2a_debug(monkeypatch, capsys):
         with library_warnings_captured():
             warnings.warn("Detected pickle protocol 2 in the checkpoint", UserWarning)
     assert [str(w.message) for w in seen] == ["Detected pickle protocol 2 in the checkpoint"]
+
+def test_candidates_and_eta_from_the_command_line(v2a, media, tmp_path):
+    out = tmp_path / "dog.wav"
+    code, out_text, err = v2a("generate", str(media["image"]), "-o", str(out), "--duration", "1", "--candidates", "2",
+                              "--eta", "1", *FAST)
+    assert code == 0, err
+    assert out_text.strip() == str(out)
+    assert f"{out}: kept candidate" in err and "of 2" in err
+    code, _, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "x.wav"), "--eta", "1",
+                       "--scheduler", "dpm", *FAST)
+    assert code == 1 and "--eta" in err and len(err.strip().splitlines()) == 1

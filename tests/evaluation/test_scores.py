@@ -57,8 +57,24 @@ def test_inception_score_matches_hand_computation():
 def test_inception_score_extremes():
     confident_distinct = torch.full((4, 4), -30.0).fill_diagonal_(30.0)
     assert inception_score(confident_distinct, splits=1, seed=None)[0] == pytest.approx(4.0, rel=1e-6)
-    identical = torch.randn(1, 10).repeat(6, 1)
+    identical = torch.randn(1, 10).repeat(26, 1)
     assert inception_score(identical)[0] == pytest.approx(1.0)
+
+
+def test_inception_score_keeps_ten_splits_with_few_files_and_says_so():
+    """As audioldm_eval: 10 parts whatever the count (15 files: parts of 1 and 2), NaN under 10 files."""
+    from v2a_cli.evaluation.scores import inception_score_caveat
+
+    logits = torch.randn(15, 6, generator=torch.Generator().manual_seed(4), dtype=torch.float64) * 3
+    order = np.random.RandomState(2020).permutation(15)
+    parts = []
+    for index in range(10):
+        chunk = logits[order][index * 15 // 10:(index + 1) * 15 // 10].softmax(dim=1)
+        parts.append(math.exp(float((chunk * (chunk.log() - chunk.mean(dim=0).log())).sum(dim=1).mean())))
+    assert inception_score(logits)[0] == pytest.approx(float(np.mean(parts)), rel=1e-12)
+    assert "not meaningful" in inception_score_caveat(15)
+    assert math.isnan(inception_score(logits[:7])[0]) and "NaN" in inception_score_caveat(7)
+    assert inception_score_caveat(20) is None
 
 
 def test_inception_score_splits_after_the_seeded_shuffle():

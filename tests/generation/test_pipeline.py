@@ -83,3 +83,64 @@ def test_bridge_is_the_default_mapper(zoo_models, image):
     condition = pipe.condition(image, FAST)
     assert condition.embedding.shape == (512,)
     assert torch.allclose(condition.embedding.norm(), torch.tensor(1.0), atol=1e-5)
+
+
+def test_a_warm_pipeline_called_with_mapper_guidance_then_without_uses_the_checkpoint_default(pipeline, image):
+    """Per-call knobs never stick to the shared mapper (issue #10 item 6)."""
+    from dataclasses import replace
+
+    mapper = pipeline.mapper
+    assert mapper.is_generative
+    default = pipeline.condition(image, FAST, seed=4).embedding
+    guided = pipeline.condition(image, replace(FAST, mapper_guidance=mapper.config.guidance + 5.0), seed=4).embedding
+    after = pipeline.condition(image, FAST, seed=4).embedding
+    assert not torch.allclose(guided, default, atol=1e-4)
+    assert torch.equal(after, default)
+    assert mapper.guidance == mapper.config.guidance
+
+
+def test_candidates_keep_the_one_closest_to_the_condition_in_clap_space(pipeline, image):
+    from dataclasses import replace
+
+    from v2a_cli.generation.pipeline import candidate_seed
+
+    condition = pipeline.condition(image, FAST).embedding[None]
+    options = replace(FAST, candidates=3, batch_size=2)
+    choices: list[dict] = []
+    best = pipeline.synthesize(condition, [7], options, report=choices)[0]
+    choice = choices[0]
+    assert choice["candidates"] == 3 and len(choice["clap_cosines"]) == 3
+    assert choice["chosen"] == int(np.argmax(choice["clap_cosines"]))
+    assert choice["seed"] == candidate_seed(7, choice["chosen"])
+    # The kept sound is exactly that candidate, and its cosine is the CLAP audio tower's.
+    alone = pipeline.synthesize(condition, [choice["seed"]], FAST)[0]
+    np.testing.assert_allclose(best, alone, atol=1e-5)
+    cosine = float(pipeline.clap_audio_cosine(alone[None], condition)[0])
+    assert cosine == pytest.approx(max(choice["clap_cosines"]), abs=1e-4)
+    # One candidate is the plain seed: --candidates 1 changes nothing.
+    assert candidate_seed(7, 0) == 7 and len({candidate_seed(7, c) for c in range(4)} | {8}) == 5
+    np.testing.assert_array_equal(pipeline.synthesize(condition, [7], replace(FAST, candidates=1))[0],
+                                  pipeline.synthesize(condition, [7], FAST)[0])
+
+
+def test_eta_reaches_the_ddim_sampler(pipeline, image):
+    from dataclasses import replace
+
+    condition = pipeline.condition(image, FAST).embedding[None]
+    plain = pipeline.synthesize(condition, [3], FAST)[0]
+    stochastic = pipeline.synthesize(condition, [3], replace(FAST, eta=1.0))[0]
+    assert not np.allclose(plain, stochastic, atol=1e-4)
+    np.testing.assert_array_equal(stochastic, pipeline.synthesize(condition, [3], replace(FAST, eta=1.0))[0])
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"eta": 1.5}, "--eta"), ({"eta": float("nan")}, "--eta"), ({"eta": 1.0, "scheduler": "dpm"}, "ddim only"),
+    ({"candidates": 0}, "--candidates"), ({"candidates": 99}, "--candidates"),
+])
+def test_eta_and_candidates_are_validated(change, message):
+    from dataclasses import replace
+
+    from v2a_cli.errors import V2AError
+
+    with pytest.raises(V2AError, match=message):
+        replace(FAST, **change).validate()

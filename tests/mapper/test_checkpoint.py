@@ -105,6 +105,13 @@ def test_config_and_weights_mismatch_is_a_one_line_checkpoint_error(tmp_path):
     ({"kind": "gan"}, "unknown mapper variant"),
     ({"format_version": 99}, "newer"),
     ({"surprise": 1}, "unknown mapper config key"),
+    # Fields that describe the diffusion process: only what diffusion.py implements is accepted.
+    ({"noise_schedule": "linear"}, "noise_schedule 'linear' is not implemented"),
+    ({"prediction": "epsilon"}, "prediction 'epsilon' is not implemented"),
+    ({"sampling": "ddpm"}, "sampling 'ddpm' is not implemented"),
+    ({"null_condition": "zeros"}, "null_condition 'zeros' is not implemented"),
+    ({"sampling_eta": 2.0}, "out of range"),
+    ({"sampling_steps": 0}, "out of range"),
 ])
 def test_bad_configs_are_checkpoint_errors(tmp_path, change, message):
     folder = build_mapper(tmp_path / "m", kind="regression", arch="mlp")

@@ -185,3 +185,50 @@ def test_rerun_and_resume_misuse_are_one_line_errors(tmp_path, small_pairs):
         train_mapper(TrainConfig(out=tmp_path / "other", **{**base, "pairs": None}))
     with pytest.raises(V2AError, match="--kind"):
         train_mapper(TrainConfig(out=tmp_path / "other", **{**base, "kind": "gan"}))
+
+
+def test_validation_comes_from_the_training_rows_never_the_test_rows(tmp_path):
+    """Rows the split CSV marks test are never read: here they hold NaN, and every loss stays finite."""
+    from v2a_cli.training.pairs import save_pairs
+
+    clip, clap = synthetic_pairs(120, seed=3)
+    names = [f"vid{i:03d}_{i:06d}.mp4" for i in range(120)]
+    test_rows = list(range(0, 120, 4))  # 30 test rows
+    clip[test_rows], clap[test_rows] = float("nan"), float("nan")
+    pairs = save_pairs(tmp_path / "pairs.safetensors", clip, clap, names)
+    csv = tmp_path / "split.csv"
+    csv.write_text("".join(f"vid{i:03d},{i},dog barking,{'test' if i in test_rows else 'train'}\n" for i in range(120)))
+    updates: list[TrainUpdate] = []
+    mapper_dir = train_mapper(TrainConfig(out=tmp_path / "run", pairs=pairs, split_csv=csv, kind="regression",
+                                          arch="mlp", expansion=1, epochs=2, batch_size=32, device="cpu",
+                                          val_fraction=0.05), progress=updates.append)
+    info = json.loads((mapper_dir / "config.json").read_text())["training"]
+    assert (info["data"]["n_train"], info["data"]["n_val"]) == (86, 4)  # 90 train rows, 5 % held out
+    assert "training rows" in info["data"]["validation"]
+    for report in epoch_reports(updates):
+        assert torch.isfinite(torch.tensor([report.train_loss, report.val_loss, report.val_cosine])).all()
+
+
+def test_exports_the_last_epoch_by_default_and_the_best_on_request(tmp_path, small_pairs):
+    common = dict(pairs=small_pairs, kind="regression", arch="mlp", expansion=1, epochs=3, batch_size=64,
+                  lr=5e-2, device="cpu")
+    last = json.loads((train_mapper(TrainConfig(out=tmp_path / "last", **common)) / "config.json").read_text())
+    assert (last["training"]["epoch"], last["training"]["selected"]) == (3, "last")
+
+    best_dir = train_mapper(TrainConfig(out=tmp_path / "best", select="best", **common))
+    state = json.loads((checkpoint_dirs(tmp_path / "best")[-1] / "trainer_state.json").read_text())
+    best = json.loads((best_dir / "config.json").read_text())["training"]
+    assert (best["epoch"], best["selected"]) == (state["best_epoch"], "best")
+    assert best["val_loss"] == min(record["val_loss"] for record in state["history"])
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"val_fraction": 0.7}, "--val-fraction"),
+    ({"val_fraction": float("nan")}, "--val-fraction"),
+    ({"select": "worst"}, "--select"),
+    ({"select": "best", "val_fraction": 0.0}, "needs validation rows"),
+])
+def test_rejects_bad_validation_settings(tmp_path, small_pairs, settings, message):
+    with pytest.raises(V2AError, match=message):
+        train_mapper(TrainConfig(out=tmp_path / "run", pairs=small_pairs, kind="regression", arch="mlp",
+                                 epochs=1, device="cpu", **settings))

@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stdout
+from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stderr, stdout
+from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import InputError, V2AError
 
 
@@ -61,6 +62,8 @@ def compose(
     scheduler: str = options.SCHEDULER,
     guidance: float = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
+    eta: float = options.ETA,
+    candidates: int = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24)."),
@@ -97,7 +100,8 @@ def compose(
         steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
         fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
         mapper_guidance=mapper_guidance, batch_size=batch_size, max_sources=max_sources,
-        detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples,
+        detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta,
+        candidates=candidates,
     ).validate()
     check_option("var_samples", var_samples)
     announce_seed(seed, options.seed)
@@ -117,8 +121,12 @@ def compose(
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
     with progress_bars(opts.quiet) as bars:
         steps_task = bars.add_task("denoising", total=steps)
+        choices: list[dict] = []
         waves = pipeline.synthesize_batched(conditions, seeds, options,
-                                      lambda step, total: bars.update(steps_task, completed=step, total=total))
-    for path, wave in zip(paths, waves):
+                                      lambda step, total: bars.update(steps_task, completed=step, total=total),
+                                      report=choices)
+    for path, wave, choice in zip(paths, waves, choices):
         write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)
         stdout.print(str(path))
+        if options.candidates > 1:
+            stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 import typer
 
@@ -20,14 +21,17 @@ def doctor(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
     check_space: bool = typer.Option(True, "--space-check/--no-space-check",
                                      help="Compare our CLAP text tower with the generator's text encoder."),
-    download: bool = typer.Option(False, "--download", help="Download models the space check needs."),
+    check_audio: Optional[bool] = typer.Option(None, "--audio-check/--no-audio-check",
+                                               help="Generate a sound per caption and check each caption ranks its own "
+                                                    "sound first (default: on a GPU only)."),
+    download: bool = typer.Option(False, "--download", help="Download models the checks need."),
 ) -> None:
     """Check the installation, the device and the models (exit code 1 when something is wrong)."""
     from v2a_cli.doctor import run_doctor
     from v2a_cli.models_config import ModelsConfig
 
     models = ModelsConfig.load(global_options(ctx).models)
-    report = run_doctor(models, device=device, check_space=check_space, download=download)
+    report = run_doctor(models, device=device, check_space=check_space, download=download, check_audio=check_audio)
     _print_tables(report)
     if as_json:
         stdout.print(json.dumps(report.to_dict(), indent=2, default=str), markup=False, highlight=False)
@@ -66,6 +70,18 @@ def _print_tables(report) -> None:
         stderr.print(f"[{colour}]space check: {check.note}[/]")
     else:
         stderr.print(f"space check: {check.note}")
+    audio = report.audio_check
+    if audio.ran:
+        table = Table(title="audio check: each caption's own sound, ranked by CLAP audio cosine")
+        for column in ("caption", "cosine", "rank"):
+            table.add_column(column, justify="left" if column == "caption" else "right")
+        for caption, cosine, rank in zip(audio.captions, audio.own_cosines, audio.ranks):
+            table.add_row(caption, f"{cosine:.4f}", str(rank))
+        stderr.print(table)
+        colour = {True: "green", False: "bold red"}.get(audio.ok, "yellow")
+        stderr.print(f"[{colour}]audio check: {audio.note}[/]")
+    else:
+        stderr.print(f"audio check: {audio.note}")
     for problem in report.problems:
         stderr.print(f"[bold red]problem:[/] {problem}", soft_wrap=True)
     if report.ok:

@@ -9,8 +9,9 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, global_options, make_pipeline, progress_bars, report_error, report_note, stdout,
+    announce_seed, app, global_options, make_pipeline, progress_bars, report_error, report_note, stderr, stdout,
 )
+from v2a_cli.cli.options import candidate_note
 
 
 @app.command()
@@ -29,6 +30,8 @@ def generate(
     scheduler: str = options.SCHEDULER,
     guidance: float = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
+    eta: float = options.ETA,
+    candidates: int = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24 for AudioLDM)."),
@@ -64,7 +67,7 @@ def generate(
         scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate, prompt=prompt,
         prompt_weight=prompt_weight, negative_prompt=negative_prompt, mapper_guidance=mapper_guidance,
         batch_size=batch_size, sources=sources, max_sources=max_sources, detect_threshold=detect_threshold,
-        var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
+        var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta, candidates=candidates,
     ).validate()
     announce_seed(seed, options.seed)
     if boxes is not None and sources != "detect":
@@ -109,6 +112,8 @@ def generate(
                 on_input_done=lambda: bars.advance(inputs_task),
                 progress=on_step,
             )
+        for path, choice in report.candidates.items():
+            stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
         failed += len({source for source, _ in report.failed})
     if failed:
         raise typer.Exit(code=1)

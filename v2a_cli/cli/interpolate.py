@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stdout
+from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stderr, stdout
+from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import V2AError
 
 
@@ -77,6 +78,8 @@ def interpolate(
     scheduler: str = options.SCHEDULER,
     guidance: float = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
+    eta: float = options.ETA,
+    candidates: int = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout; -1 draws one (printed)."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
@@ -114,7 +117,7 @@ def interpolate(
     options = GenerateOptions(
         steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
         max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-        mapper_guidance=mapper_guidance, batch_size=batch_size,
+        mapper_guidance=mapper_guidance, batch_size=batch_size, eta=eta, candidates=candidates,
     ).validate()
     announce_seed(seed, options.seed)
     paths = planned_outputs(output, points, concat, overwrite, options.duration)
@@ -125,11 +128,15 @@ def interpolate(
     conditions = interpolation_conditions(pipeline, start_source, end_source, points, options, slerp=slerp)
     with progress_bars(opts.quiet) as bars:
         steps_task = bars.add_task("denoising", total=denoise_steps)
+        choices: list[dict] = []
         waves = pipeline.synthesize_batched(conditions, [options.seed] * points, options,  # same noise every step
-                                      lambda step, total: bars.update(steps_task, completed=step, total=total))
-    for path, wave in zip(paths, waves):
+                                      lambda step, total: bars.update(steps_task, completed=step, total=total),
+                                      report=choices)
+    for path, wave, choice in zip(paths, waves, choices):
         write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)
         stdout.print(str(path))
+        if options.candidates > 1:
+            stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
     if concat is not None:
         write_wav(concat, crossfade_concat(waves, pipeline.sample_rate, crossfade), pipeline.sample_rate,
                   overwrite=overwrite)

@@ -27,3 +27,12 @@ BOXES = typer.Option(None, "--boxes", help="Write the picture with the sources' 
 VAR_SAMPLES = typer.Option(None, "--var-samples", help="SSV2A mapper: variational samples averaged per step (default 64; more = typical, less diverse).")
 CYCLE_ITS = typer.Option(None, "--cycle-its", help="SSV2A mapper: Cycle Mix rounds (default 64; more = closer to the sources).")
 CYCLE_SAMPLES = typer.Option(None, "--cycle-samples", help="SSV2A mapper: remixes drawn per Cycle Mix round (default 64).")
+ETA = typer.Option(0.0, "--eta", help="DDIM eta (ddim only): 0 deterministic, 1 = AudioLDM's own sampler.")
+CANDIDATES = typer.Option(1, "--candidates", help="Draw N sounds per output, keep the closest to the condition (CLAP audio cosine; AudioLDM: 3).")
+
+
+def candidate_note(path, choice: dict) -> str:
+    """One stderr line saying which candidate an output kept."""
+    cosine = choice["clap_cosines"][choice["chosen"]]
+    return (f"{path}: kept candidate {choice['chosen'] + 1} of {choice['candidates']} "
+            f"(seed {choice['seed']}, CLAP cosine {cosine:.3f})")

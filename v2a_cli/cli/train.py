@@ -13,10 +13,12 @@ from v2a_cli.cli.app import app, global_options, stderr, stdout
 @app.command("train")
 def train_command(
     ctx: typer.Context,
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints/, the best mapper/ and, with --data, embeddings/."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints/, the exported mapper/ and, with --data, embeddings/."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of videos; embedded into OUT/embeddings first (resumable)."),
     pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pairs file (safetensors: clip [N,512], clap [N,512])."),
-    split_csv: Optional[Path] = typer.Option(None, "--split-csv", help="VGGSound-style train/test CSV (else a seeded 95/5 split)."),
+    split_csv: Optional[Path] = typer.Option(None, "--split-csv", help="VGGSound-style train/test CSV: only its train rows are read."),
+    val_fraction: float = typer.Option(0.05, "--val-fraction", help="Validation: this seeded share of the training rows (0: none). Test rows are never used."),
+    select: str = typer.Option("last", "--select", help="Exported mapper: last (the final epoch) | best (lowest validation loss)."),
     kind: str = typer.Option("diffusion", "--kind", help="regression | diffusion (paper's best: diffusion)."),
     arch: str = typer.Option("transformer", "--arch", help="mlp | transformer (paper's best: transformer)."),
     depth: Optional[int] = typer.Option(None, "--depth", help="Layers (default: the paper's best, 1 MLP / 8 or 12 Transformer)."),
@@ -32,7 +34,7 @@ def train_command(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its newest checkpoint."),
     mapper_guidance: float = typer.Option(0.9, "--mapper-guidance", help="Default guidance stored with a diffusion mapper (paper: 0.9)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N | mps."),
-    push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Upload the best mapper to this Hub repo (online)."),
+    push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Upload the exported mapper to this Hub repo (online)."),
 ) -> None:
     """Train a CLIP -> CLAP mapper; prints the exported mapper folder (for `v2a generate --mapper`)."""
     import os
@@ -46,7 +48,7 @@ def train_command(
         out=out, pairs=pairs, data=data, split_csv=split_csv, kind=kind, arch=arch, depth=depth, expansion=expansion,
         heads=heads, dim_head=dim_head, ff_mult=ff_mult, aggregate=aggregate, epochs=epochs, batch_size=batch_size,
         lr=lr, seed=seed, resume=resume, guidance=mapper_guidance, device=device, models=options.models,
-        push_to_hub=push_to_hub,
+        push_to_hub=push_to_hub, val_fraction=val_fraction, select=select,
     )
     with TrainProgress(enabled=not options.quiet) as progress:
         mapper_dir = train_mapper(config, progress=progress)

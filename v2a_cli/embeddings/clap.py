@@ -100,20 +100,66 @@ class ClapEncoder:
 
 
 AUDIOLDM_SAMPLE_RATE = 16000
+# AudioLDM's condition segment: int(10 s * 102.4) latent frames * hop 160 = 163840 samples = 10.24 s at 16 kHz.
+AUDIOLDM_SEGMENT = 163840
+AUDIOLDM_PEAK = 0.5  # read_wav_file scales the peak to 0.5
+# Mean and peak come from the whole file, as in AudioLDM; past this many seconds only from its start
+# (bounded memory for hour-long soundtracks; see docs/fidelity.md).
+NORMALISE_MAX_SECONDS = 600.0
 
 
-def load_audio_for_clap(path, *, max_seconds: float | None = 10.0) -> np.ndarray:
-    """A file's audio as AudioLDM made its CLAP conditions: 16 kHz (AudioLDM's rate) upsampled to 48 kHz.
+def condition_waveform(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Decoded samples -> the 48 kHz, 10 s waveform AudioLDM's CLAP embeds for an audio condition.
 
-    AudioLDM's UNet only ever saw CLAP embeddings of sound band-limited to 8 kHz, so embedding
-    full-band 48 kHz audio would give targets slightly off the conditioning distribution.
+    A pure function (worker processes call it): `samples` is [channels, T] or [T] at `sample_rate`.
+    As AudioLDM 0.1.1 (`audio/tools.read_wav_file`, then its CLAP's forward): resample to 16 kHz (keeping
+    channel 0), subtract the mean, scale the peak to 0.5, zero-pad to 10.24 s, scale the peak to 0.5
+    again, resample to 48 kHz, keep the first 10 s (AudioLDM crops 10 s at a random offset within
+    the 10.24 s; we take offset 0 so the same file always gives the same condition). A silent
+    file stays silent (AudioLDM divides 0 by 0 there).
     """
-    from scipy.signal import resample_poly
+    from v2a_cli.media.audio import resample_sinc
 
-    from v2a_cli.media.audio import load_audio
+    samples = np.asarray(samples, dtype=np.float32)
+    channel = samples[0] if samples.ndim == 2 else samples
+    if channel.ndim != 1:
+        raise ValueError(f"expected [channels, samples] or [samples], got shape {samples.shape}")
+    if channel.size == 0:
+        raise V2AError("the audio is empty; give at least a few milliseconds of sound")
+    wave = resample_sinc(channel, sample_rate, AUDIOLDM_SAMPLE_RATE).astype(np.float64)
+    wave = wave - wave.mean()
+    wave = wave / (np.abs(wave).max() + 1e-8) * AUDIOLDM_PEAK
+    # Zero-pad to 10.24 s; longer audio keeps 10.24 s plus the resampler's reach into what follows,
+    # which is all the first 10 s at 48 kHz depend on.
+    segment = np.zeros(max(AUDIOLDM_SEGMENT, min(len(wave), AUDIOLDM_SEGMENT + 64)))
+    segment[:min(len(wave), len(segment))] = wave[:len(segment)]
+    peak = np.abs(wave).max()
+    if peak > 0:
+        segment = segment / peak * AUDIOLDM_PEAK
+    upsampled = resample_sinc(segment.astype(np.float32), AUDIOLDM_SAMPLE_RATE, clap_convert.SAMPLE_RATE)
+    return np.ascontiguousarray(upsampled[:clap_convert.SAMPLE_RATE * clap_convert.MAX_SECONDS], dtype=np.float32)
 
-    audio = load_audio(path, sample_rate=AUDIOLDM_SAMPLE_RATE, max_seconds=max_seconds)
-    return resample_poly(audio, clap_convert.SAMPLE_RATE // AUDIOLDM_SAMPLE_RATE, 1).astype(np.float32)
+
+def load_audio_for_clap(path) -> np.ndarray:
+    """A file's audio as AudioLDM makes a condition from it (see `condition_waveform`): 48 kHz, 10 s.
+
+    Raises InputError for a file without audio or with an empty audio track.
+    """
+    from v2a_cli.errors import InputError
+    from v2a_cli.media.audio import load_audio_native
+
+    samples, rate = load_audio_native(path, max_seconds=NORMALISE_MAX_SECONDS)
+    if samples.shape[-1] == 0:
+        raise InputError(path, "audio track is empty; give a file with sound in it")
+    return condition_waveform(samples, rate)
+
+
+def clap_input_from_generated(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
+    """A generated waveform as AudioLDM's CLAP sees it when it reranks candidates: resampled to 48 kHz,
+    not normalised (the first 10 s are taken, shorter sound repeat-padded, by `encode_audio`)."""
+    from v2a_cli.media.audio import resample_sinc
+
+    return resample_sinc(np.asarray(waveform, dtype=np.float32), sample_rate, clap_convert.SAMPLE_RATE)
 
 
 def _first_seconds(waveform: np.ndarray, max_samples: int, index: int) -> np.ndarray:

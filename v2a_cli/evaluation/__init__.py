@@ -13,7 +13,7 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     "evaluate": "evaluator", "EvalResult": "evaluator", "METRICS": "evaluator", "PAPER_TABLE1": "evaluator",
     "parse_metrics": "evaluator", "extract_embeddings": "evaluator",
-    "frechet_distance": "frechet", "gaussian_stats": "frechet", "frechet_distance_of": "frechet",
+    "frechet_distance": "frechet", "gaussian_stats": "frechet", "frechet_distance_of": "frechet", "frechet_report": "frechet",
     "kl_divergence": "scores", "inception_score": "scores", "clip_score": "scores",
 }
 

@@ -23,8 +23,8 @@ import torch
 
 from v2a_cli.errors import InputError, V2AError
 from v2a_cli.evaluation.cache import EmbeddingCache, file_sha256
-from v2a_cli.evaluation.frechet import SINGULAR_EPS, frechet_distance_of, gaussian_stats
-from v2a_cli.evaluation.scores import clip_score, inception_score, kl_divergence
+from v2a_cli.evaluation.frechet import SINGULAR_EPS, frechet_report, gaussian_stats
+from v2a_cli.evaluation.scores import IS_SPLITS, clip_score, inception_score, inception_score_caveat, kl_divergence
 from v2a_cli.media.inputs import AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS
 
 METRICS: tuple[str, ...] = ("fd", "fad", "cs", "kl", "is")
@@ -195,11 +195,18 @@ def _frechet(name: str, generated: np.ndarray, reference: np.ndarray, result: Ev
         result.skipped[name] = "needs at least 2 embeddings on each side"
         return
     stats_generated, stats_reference = gaussian_stats(generated), gaussian_stats(reference)
+    report = frechet_report(stats_generated, stats_reference)
     if stats_generated.singular or stats_reference.singular:
+        how = f"added {SINGULAR_EPS:g} to the diagonals, " if report.eps_added else ""
         result.notes.append(f"{name}: fewer embeddings than dimensions ({min(generated.shape[0], reference.shape[0])} "
-                            f"< {generated.shape[1]} + 1), covariance singular: added {SINGULAR_EPS:g} to its diagonal; "
-                            f"the value is not comparable to the paper's")
-    result.metrics[name] = frechet_distance_of(stats_generated, stats_reference)
+                            f"< {generated.shape[1]} + 1): covariance singular; computed as audioldm_eval does "
+                            f"({how}scipy sqrtm); small sets give unstable values")
+    if report.warning:
+        result.notes.append(f"{name}: WARNING {report.warning}")
+    if not np.isfinite(report.value):
+        result.skipped[name] = report.warning or "not finite"
+        return
+    result.metrics[name] = report.value
 
 
 def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, images_dir: str | Path | None = None,
@@ -274,9 +281,14 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
         else:
             result.skipped["kl"] = "no generated file has a reference with the same name"
     if "is" in wanted:
-        if gen_ok:
+        caveat = inception_score_caveat(len(gen_ok))
+        if gen_ok and len(gen_ok) >= IS_SPLITS:
             score, spread = inception_score(torch.stack([o["panns"]["logits"] for o in gen_ok.values()]))
             result.metrics.update({"is": score, "is_std": spread})
+            if caveat:
+                result.notes.append(f"is: {caveat}")
+        elif gen_ok:
+            result.skipped["is"] = caveat
         else:
             result.skipped["is"] = "no readable generated files"
     if "cs" in wanted and "cs" not in result.skipped:

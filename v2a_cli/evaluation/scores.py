@@ -5,8 +5,9 @@ KL and IS follow haoheliu/audioldm_eval (the AudioLDM evaluation the paper's FD 
   KL(p_ref ‖ p_gen) = Σ p_ref · (log p_ref − log(p_gen + 1e-6)), averaged over pairs ("kl").
   The same with sigmoid outputs (not normalised per clip) is reported as "kl_sigmoid".
 - IS: softmax posteriors, shuffled with numpy RandomState(2020), split into 10 parts;
-  per part exp(mean_x KL(p(y|x) ‖ p(y))); mean and std over parts. With fewer than 20 files the
-  parts are fewer (at least 2 files each): a part of one file always scores exactly 1.
+  per part exp(mean_x KL(p(y|x) ‖ p(y))); mean and std over parts. Always 10 parts, as the reference:
+  `inception_score_caveat` says when that is not meaningful (under 20 files a part of one file scores
+  exactly 1; under 10 files a part is empty and the reference's score is NaN) instead of changing the formula.
 CS (Sheffer & Adi's CLIP-Score, as the V2A-Mapper paper reports it): 100 × cosine between the CLIP
 image embedding of the visual prompt and the Wav2CLIP embedding of the sound, averaged over files.
 """
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 KL_EPS = 1e-6
 IS_SPLITS = 10
 IS_SEED = 2020
-IS_MIN_PER_SPLIT = 2
+IS_MEANINGFUL_PER_SPLIT = 2  # a part of one file always scores exactly 1
 
 
 def kl_divergence(generated_logits: torch.Tensor, reference_logits: torch.Tensor) -> dict[str, float]:
@@ -35,14 +36,16 @@ def kl_divergence(generated_logits: torch.Tensor, reference_logits: torch.Tensor
 
 
 def inception_score(logits: torch.Tensor, *, splits: int = IS_SPLITS, seed: int | None = IS_SEED) -> tuple[float, float]:
-    """(mean, std) of exp(E_x KL(p(y|x) ‖ p(y))) over `splits` parts (fewer when there are under 20 files)."""
+    """(mean, std) of exp(E_x KL(p(y|x) ‖ p(y))) over `splits` parts, exactly as audioldm_eval's
+    `calculate_isc` (NaN when there are fewer files than parts, as there)."""
     logits = logits.double()
     count = logits.shape[0]
     if logits.ndim != 2 or count == 0:
         raise ValueError(f"need [N, C] logits, got {tuple(logits.shape)}")
+    if count < splits:
+        return float("nan"), float("nan")
     if seed is not None:
         logits = logits[torch.from_numpy(np.random.RandomState(seed).permutation(count))]
-    splits = max(1, min(splits, count // IS_MIN_PER_SPLIT))
     probs, log_probs = logits.softmax(dim=1), logits.log_softmax(dim=1)
     scores = []
     for index in range(splits):
@@ -51,6 +54,16 @@ def inception_score(logits: torch.Tensor, *, splits: int = IS_SPLITS, seed: int 
         marginal = p.mean(dim=0, keepdim=True)
         scores.append(float((p * (log_p - marginal.log())).sum(dim=1).mean().exp()))
     return float(np.mean(scores)), float(np.std(scores))
+
+
+def inception_score_caveat(count: int, splits: int = IS_SPLITS) -> str | None:
+    """Why an IS of `count` files is not meaningful, or None."""
+    if count < splits:
+        return f"{count} files < {splits} parts: a part is empty and the reference's score is NaN; not computed"
+    if count < IS_MEANINGFUL_PER_SPLIT * splits:
+        return (f"{count} files in {splits} parts: parts of one file score exactly 1, so the score is not "
+                f"meaningful (use at least {IS_MEANINGFUL_PER_SPLIT * splits}, ideally hundreds)")
+    return None
 
 
 def clip_score(image_embeddings: torch.Tensor, audio_embeddings: torch.Tensor) -> float:

@@ -32,6 +32,7 @@ class PlannedOutput:
 class BatchReport:
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (input, one-line message)
+    candidates: dict[Path, dict] = field(default_factory=dict)  # output -> best-of-N choice (--candidates > 1)
 
     @property
     def ok(self) -> bool:
@@ -136,14 +137,17 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
         if not batch:
             return
         embeddings = torch.stack([embedding for _, embedding in batch])
-        waves = pipeline.synthesize(embeddings, [plan.seed for plan, _ in batch], options, progress)
-        for (plan, _), wave in zip(batch, waves):
+        choices: list[dict] = []
+        waves = pipeline.synthesize(embeddings, [plan.seed for plan, _ in batch], options, progress, report=choices)
+        for (plan, _), wave, choice in zip(batch, waves, choices):
             try:
                 _write(pipeline, plan, wave, overwrite)
             except (InputError, OutputExistsError, OutputWriteError) as exc:  # the rest of the batch goes on
                 fail(str(plan.source), str(exc))
                 continue
             report.written.append(plan.path)
+            if options.candidates > 1:
+                report.candidates[plan.path] = choice
             if on_written:
                 on_written(plan.path)
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
 from v2a_cli.models_config import ModelsConfig
+from v2a_cli.validation import MAX_CANDIDATES  # noqa: F401  (--candidates' limit; kept importable here)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -41,6 +42,8 @@ class GenerateOptions:
     negative_prompt: str | None = None  # replaces the empty prompt on the unconditional side
     mapper_guidance: float | None = None  # generative mapper's guidance (None: the checkpoint's default)
     batch_size: int = 4  # conditions per generator call
+    eta: float = 0.0  # DDIM eta: 0 deterministic; 1 = AudioLDM's own sampler (ancestral), ddim only
+    candidates: int = 1  # sounds drawn per output, the one closest to the condition in CLAP space kept
     sources: str = "whole"  # whole: the picture as one | detect: the picture plus its detected sound sources
     max_sources: int = 8  # detect: at most this many boxes (besides the whole picture)
     detect_threshold: float = 0.2  # detect: keep boxes whose detector score is above this (0..1)
@@ -64,8 +67,19 @@ class GenerateOptions:
             raise V2AError(f"--sources {self.sources}: expected one of {', '.join(SOURCE_MODES)}")
         if self.aggregate not in AGGREGATORS:
             raise V2AError(f"--aggregate {self.aggregate}: expected one of {', '.join(AGGREGATORS)}")
+        if self.eta > 0 and self.scheduler != "ddim":
+            raise V2AError(f"--eta {self.eta:g} applies to --scheduler ddim only (got {self.scheduler})")
         seed = resolve_seed(self.seed)
         return self if seed == self.seed else replace(self, seed=seed)
+
+
+def candidate_seed(seed: int, candidate: int) -> int:
+    """Seed of candidate c of an output with `seed`: c = 0 is the seed itself (so --candidates 1 changes
+    nothing); the others are derived, so they never collide with the next variation's seed + 1."""
+    if candidate == 0:
+        return int(seed)
+    state = np.random.SeedSequence([int(seed) % 2**63, candidate]).generate_state(2, dtype=np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1]))
 
 
 def _average(frames: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -227,13 +241,10 @@ class Pipeline:
         return F.normalize(mapped.float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
+        """[512] CLAP embedding of an audio file, prepared as AudioLDM prepares its audio conditions."""
         from v2a_cli.embeddings.clap import load_audio_for_clap
-        from v2a_cli.errors import InputError
 
-        waveform = load_audio_for_clap(path, max_seconds=10.0)
-        if len(waveform) == 0:
-            raise InputError(path, "audio track is empty; give a file with sound in it")
-        return self.clap.encode_audio([waveform])[0]
+        return self.clap.encode_audio([load_audio_for_clap(path)])[0]
 
     def text_condition(self, text: str) -> torch.Tensor:
         if text not in self._text_conditions:
@@ -279,23 +290,61 @@ class Pipeline:
 
     # -- conditions -> audio ----------------------------------------------------------------------
     def synthesize(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
-                   progress: ProgressCallback | None = None) -> np.ndarray:
-        """[N,512] CLAP conditions -> [N, samples] float32 audio at `self.generator.sample_rate`."""
+                   progress: ProgressCallback | None = None, *, report: list[dict] | None = None) -> np.ndarray:
+        """[N,512] CLAP conditions -> [N, samples] float32 audio at `self.generator.sample_rate`.
+
+        With options.candidates = C > 1 each row is drawn C times (candidate seeds from `candidate_seed`)
+        and the candidate whose CLAP audio embedding has the highest cosine to the row's condition is
+        kept, as AudioLDM's `n_candidate_gen_per_text`. `report`, when given, receives one dict per row
+        (chosen candidate, its seed, every candidate's cosine).
+        """
+        count = options.candidates
+        if count == 1:
+            waves = self._generate(embeddings, list(seeds), options, progress)
+            if report is not None:
+                report.extend({"candidates": 1, "seed": int(seed)} for seed in seeds)
+            return waves
+        rows = embeddings.repeat_interleave(count, dim=0)
+        row_seeds = [candidate_seed(seed, c) for seed in seeds for c in range(count)]
+        parts = [self._generate(rows[first:first + options.batch_size], row_seeds[first:first + options.batch_size],
+                                options, progress) for first in range(0, len(rows), options.batch_size)]
+        waves = np.concatenate(parts)
+        cosines = self.clap_audio_cosine(waves, rows).view(len(embeddings), count)
+        chosen = cosines.argmax(dim=1)
+        if report is not None:
+            for item, best in enumerate(chosen.tolist()):
+                report.append({"candidates": count, "chosen": best, "seed": row_seeds[item * count + best],
+                               "clap_cosines": [round(float(c), 6) for c in cosines[item]]})
+        return np.stack([waves[item * count + best] for item, best in enumerate(chosen.tolist())])
+
+    def _generate(self, embeddings: torch.Tensor, seeds: list[int], options: GenerateOptions,
+                  progress: ProgressCallback | None) -> np.ndarray:
         negative = None
         if options.negative_prompt:
             negative = self.text_condition(options.negative_prompt)[None].expand(len(embeddings), -1)
         return self.generator.generate(
-            embeddings, seeds=list(seeds), steps=options.steps, guidance=options.guidance,
-            duration=options.duration, negative=negative, scheduler=options.scheduler, progress=progress,
+            embeddings, seeds=seeds, steps=options.steps, guidance=options.guidance, duration=options.duration,
+            negative=negative, scheduler=options.scheduler, eta=options.eta, progress=progress,
         )
 
+    def clap_audio_cosine(self, waves: np.ndarray, conditions: torch.Tensor) -> torch.Tensor:
+        """Cosine between each generated wave's CLAP audio embedding (as AudioLDM's reranking embeds it:
+        resampled to 48 kHz, first 10 s, no normalisation) and its condition row."""
+        from v2a_cli.embeddings.clap import clap_input_from_generated
+
+        inputs = [clap_input_from_generated(wave, self.sample_rate) for wave in waves]
+        audio = self.clap.encode_audio(inputs)
+        return F.cosine_similarity(audio.float(), F.normalize(conditions.float().cpu(), dim=-1), dim=-1)
+
     def synthesize_batched(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
-                           progress: ProgressCallback | None = None) -> list[np.ndarray]:
+                           progress: ProgressCallback | None = None, *,
+                           report: list[dict] | None = None) -> list[np.ndarray]:
         """One waveform per condition (row i with seeds[i]), generated options.batch_size at a time."""
         waves: list[np.ndarray] = []
         for first in range(0, len(embeddings), options.batch_size):
             last = first + options.batch_size
-            waves.extend(self.synthesize(embeddings[first:last], list(seeds[first:last]), options, progress))
+            waves.extend(self.synthesize(embeddings[first:last], list(seeds[first:last]), options, progress,
+                                         report=report))
         return waves
 
     @property

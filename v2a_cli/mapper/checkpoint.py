@@ -38,14 +38,16 @@ class MapperConfig:
     dim_head: int = 64
     ff_mult: int = 4
     # diffusion only
-    num_timesteps: int = 1000
-    noise_schedule: str = "cosine"
-    prediction: str = "x0"
-    sampling: str = "ddim"
-    sampling_steps: int = 200
-    sampling_eta: float = 1.0
-    cond_drop_prob: float = 0.1
-    null_condition: str = "learned"
+    num_timesteps: int = 1000  # training diffusion steps
+    # The next four describe the process diffusion.py implements; they are recorded so a checkpoint says
+    # how it was trained, and checked on load (SUPPORTED_PROCESS): any other value is refused.
+    noise_schedule: str = "cosine"  # the cosine ᾱ schedule
+    prediction: str = "x0"  # the network predicts the clean embedding
+    sampling: str = "ddim"  # strided DDIM updates (eta = sampling_eta)
+    sampling_steps: int = 200  # default sampling steps (`Mapper.map(steps=)` overrides per call)
+    sampling_eta: float = 1.0  # DDIM eta: 1 = ancestral (stochastic), 0 = deterministic
+    cond_drop_prob: float = 0.1  # training: share of rows trained with the null condition
+    null_condition: str = "learned"  # the null condition is a learned vector (classifier-free guidance)
     guidance: float = 0.9  # default classifier-free guidance scale at sampling (paper's best)
     # Embeddings enter (and targets are fitted) as unit vectors times embed_scale = sqrt(dim), so each
     # coordinate has variance ~1 (DALLE2 prior's convention); outputs are L2-normalised.
@@ -96,7 +98,23 @@ class MapperConfig:
                                   f"v2a understands ({FORMAT_VERSION}); upgrade v2a")
         if (config.kind, config.arch) not in NETWORKS:
             raise CheckpointError(f"{source}: unknown mapper variant {config.kind}/{config.arch}")
+        for name, supported in SUPPORTED_PROCESS.items():
+            if getattr(config, name) != supported:
+                raise CheckpointError(f"{source}: {name} {getattr(config, name)!r} is not implemented (v2a's diffusion "
+                                      f"mapper uses {name} {supported!r}); retrain or fix the config")
+        numbers = {"guidance": config.guidance, "sampling_eta": config.sampling_eta,
+                   "cond_drop_prob": config.cond_drop_prob, "embed_scale": config.embed_scale}
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers.values()):
+            raise CheckpointError(f"{source}: non-finite number in {', '.join(numbers)}; re-export the mapper")
+        if not (0.0 <= config.sampling_eta <= 1.0 and 0.0 <= config.cond_drop_prob < 1.0 and config.embed_scale > 0
+                and config.sampling_steps >= 1 and config.num_timesteps >= config.sampling_steps):
+            raise CheckpointError(f"{source}: sampling_eta, cond_drop_prob, embed_scale or steps out of range; "
+                                  "re-export the mapper")
         return config
+
+
+# The only process diffusion.py implements; MapperConfig records it and from_dict refuses anything else.
+SUPPORTED_PROCESS = {"noise_schedule": "cosine", "prediction": "x0", "sampling": "ddim", "null_condition": "learned"}
 
 
 def build_network(config: MapperConfig) -> nn.Module:

@@ -44,6 +44,79 @@ def load_audio(path: str | Path, *, sample_rate: int, max_seconds: float | None 
     return np.clip(waveform, -1.0, 1.0).astype(np.float32, copy=False)
 
 
+def load_audio_native(path: str | Path, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """First audio track of `path` as decoded: ([channels, samples] float32, native sample rate).
+
+    No resampling, no downmix, no clipping: AudioLDM's conditions start from the file's own samples
+    (its `read_wav_file` keeps channel 0). Integer PCM becomes float as x / 2^(bits-1).
+    """
+    path = Path(path)
+    with open_input(path, "audio") as container:
+        if not container.streams.audio:
+            raise InputError(path, "has no audio track; give a file with sound")
+        stream = container.streams.audio[0]
+        rate = int(stream.sample_rate or stream.codec_context.sample_rate or 0)
+        if rate <= 0:
+            raise InputError(path, "audio track has no sample rate; re-encode it (e.g. to WAV)")
+        limit = None if max_seconds is None else int(round(max_seconds * rate))
+        resampler = av.AudioResampler(format="fltp", layout=None, rate=rate)
+        chunks: list[np.ndarray] = []
+        total = 0
+        for frame in container.decode(stream):
+            for piece in resampler.resample(frame):
+                chunks.append(piece.to_ndarray())
+                total += chunks[-1].shape[1]
+            if limit is not None and total >= limit:
+                break
+        else:
+            chunks.extend(piece.to_ndarray() for piece in resampler.resample(None))
+    if not chunks:
+        return np.zeros((1, 0), dtype=np.float32), rate
+    channels = min(chunk.shape[0] for chunk in chunks)
+    waveform = np.concatenate([chunk[:channels] for chunk in chunks], axis=1)
+    if limit is not None:
+        waveform = waveform[:, :limit]
+    return waveform.astype(np.float32, copy=False), rate
+
+
+def resample_sinc(waveform: np.ndarray, orig_rate: int, new_rate: int, *, zero_crossings: int = 6,
+                  rolloff: float = 0.99) -> np.ndarray:
+    """Band-limited resampling of [..., samples] with a Hann-windowed sinc (torchaudio's default method).
+
+    AudioLDM resamples with `torchaudio.functional.resample` (16 kHz for its conditions, 48 kHz inside
+    its CLAP); this is the same polyphase filter (cutoff rolloff·min(rates)/2, `zero_crossings` sinc
+    lobes each side) so conditions match it to float round-off. Output length ceil(len·new/orig).
+    """
+    import math
+
+    import torch
+
+    if orig_rate <= 0 or new_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {orig_rate} -> {new_rate}")
+    waveform = np.asarray(waveform, dtype=np.float32)
+    if orig_rate == new_rate:
+        return waveform
+    gcd = math.gcd(int(orig_rate), int(new_rate))
+    up, down = int(new_rate) // gcd, int(orig_rate) // gcd  # output phases, input stride
+    cutoff = min(up, down) * rolloff  # in units of the reduced rates
+    half = math.ceil(zero_crossings * down / cutoff)  # filter half-width in input samples
+    # Phase p (output sample n·up + p) reads input samples n·down - half ... n·down + half + down - 1.
+    offsets = torch.arange(-half, half + down, dtype=torch.float32)[None, :] / down
+    phases = -torch.arange(up, dtype=torch.float32)[:, None] / up
+    x = ((offsets + phases) * cutoff).clamp(-zero_crossings, zero_crossings)
+    window = torch.cos(x * math.pi / zero_crossings / 2) ** 2
+    x = x * math.pi
+    sinc = torch.where(x == 0, torch.ones_like(x), torch.sin(x) / x)
+    kernel = (sinc * window * (cutoff / down))[:, None, :]  # [up, 1, taps]
+
+    signal = torch.from_numpy(np.ascontiguousarray(waveform)).reshape(-1, waveform.shape[-1])
+    length = signal.shape[-1]
+    padded = torch.nn.functional.pad(signal, (half, half + down))[:, None, :]
+    out = torch.nn.functional.conv1d(padded, kernel, stride=down)  # [rows, up, frames]
+    out = out.transpose(1, 2).reshape(signal.shape[0], -1)[:, :math.ceil(up * length / down)]
+    return out.reshape(*waveform.shape[:-1], -1).numpy()
+
+
 def as_mono(waveform: np.ndarray) -> np.ndarray:
     """A 1-D float32 array from [samples] or [1, samples]; anything else is a programming error."""
     waveform = np.asarray(waveform, dtype=np.float32)

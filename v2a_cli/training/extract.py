@@ -220,7 +220,8 @@ def extract_folder(
 
 def decode_clip(job: ClipJob, options: DecodeOptions) -> DecodedClip | SkippedClip:
     """Frames + 48 kHz audio of one video, or the reason it is left out. Never raises for bad data."""
-    from v2a_cli.embeddings.clap import load_audio_for_clap
+    from v2a_cli.embeddings.clap import condition_waveform
+    from v2a_cli.media.audio import load_audio_native
     from v2a_cli.media.video import probe_video, sample_frames
 
     if job.split is None:
@@ -235,16 +236,17 @@ def decode_clip(job: ClipJob, options: DecodeOptions) -> DecodedClip | SkippedCl
         frames = sample_frames(job.path, fps=options.fps, max_seconds=options.max_seconds)
         if not frames:
             return SkippedClip(job.relative, "no video frames could be decoded")
-        # 16 kHz -> 48 kHz, as AudioLDM computed the CLAP embeddings its UNet was trained on.
-        waveform = load_audio_for_clap(job.path, max_seconds=options.max_seconds)
+        samples, rate = load_audio_native(job.path, max_seconds=options.max_seconds)
     except Exception as exc:  # a broken file is data to report, whatever the decoder raised
         return SkippedClip(job.relative, f"unreadable ({_one_line(exc)})")
-    if len(waveform) == 0:
+    if samples.shape[-1] == 0:
         return SkippedClip(job.relative, "empty audio track")
     if duration is None:
-        duration = len(waveform) / options.sample_rate
+        duration = samples.shape[-1] / rate
         if duration < options.min_seconds:
             return SkippedClip(job.relative, f"too short ({duration:.2f} s < --min-seconds {options.min_seconds:g})")
+    # The CLAP target exactly as AudioLDM made the conditions its UNet was trained on.
+    waveform = condition_waveform(samples, rate)
     return DecodedClip(job.relative, [frame.image for frame in frames], waveform, float(duration))
 
 

@@ -3,12 +3,17 @@
 Layout of `out/`:
     checkpoints/epoch-0007/   model.safetensors + config.json (a loadable mapper), optimizer.safetensors +
                               optimizer.json, rng.safetensors, trainer_state.json; written atomically
-    mapper/                   the best epoch by validation loss: config.json + model.safetensors
+    mapper/                   the exported mapper: the last epoch, or with select="best" the epoch with the
+                              lowest validation loss; config.json + model.safetensors
     embeddings/               the extraction cache, when training from --data
 
 Everything random in the loop (shuffling, diffusion timesteps and noise, condition dropout) comes from
 one generator on the training device, saved with each checkpoint, so a resumed run repeats exactly what
 the uninterrupted run would have done. The embeddings stay on the device for the whole run.
+
+Validation rows are a seeded share (`val_fraction`) of the TRAINING rows. Rows a split CSV or the
+extraction cache marks "test" are never read here, so numbers later reported on the test split were not
+tuned on it (docs/training.md).
 
 Data-parallel: launch with torchrun (`torchrun --nproc_per_node N -m v2a_cli train ...`). Every rank
 holds all pairs and the same generator, draws the same global batch, and trains on its contiguous
@@ -46,7 +51,8 @@ RNG_TENSORS = "rng.safetensors"
 
 # Settings that must not change when a run is resumed (epochs may grow; device and world size may change).
 RESUME_INVARIANTS = ("kind", "arch", "depth", "expansion", "heads", "dim_head", "ff_mult", "batch_size", "lr", "weight_decay", "seed", "aggregate",
-                     "val_fraction")
+                     "val_fraction", "select")
+SELECTIONS = ("last", "best")  # which epoch becomes out/mapper
 
 
 @dataclass
@@ -71,7 +77,8 @@ class TrainConfig:
     resume: bool = False
     guidance: float = 0.9  # stored as the mapper's default classifier-free guidance
     device: str = "auto"
-    val_fraction: float = 0.05  # without a split: seeded 95/5
+    val_fraction: float = 0.05  # validation = this seeded share of the training rows (0: no validation)
+    select: str = "last"  # exported mapper: the last epoch, or "best" by validation loss
     val_sampling_steps: int = 25  # diffusion validation cosine: sampling steps (fewer than inference's 200)
     val_max_samples: int = 1024
     keep_checkpoints: int = 2  # newest epoch checkpoints kept (each holds weights + Adam moments)
@@ -149,21 +156,20 @@ def _pairs_file_splits(config: TrainConfig) -> tuple[Split, Split, dict[str, Any
     from v2a_cli.training.pairs import load_pair_names, load_pairs
 
     clip, clap = load_pairs(config.pairs)
-    if config.split_csv is None:
-        train, val = seeded_split(clip, clap, config.val_fraction, config.seed)
-        return train, val, {"data": str(config.pairs), "split": f"seeded {1 - config.val_fraction:.0%} train"}
-    from v2a_cli.training.splits import assign_splits
+    info = {"data": str(config.pairs), "validation": _validation_label(config)}
+    if config.split_csv is not None:
+        from v2a_cli.training.splits import assign_splits
 
-    names = load_pair_names(config.pairs)
-    if names is None:
-        raise InputError(config.pairs, "has no clip names, so --split-csv cannot be applied; "
-                                       "export it with names (v2a extract) or drop --split-csv")
-    entries = assign_splits(names, split_csv=config.split_csv)
-    rows = {name: [i for i, path in enumerate(names) if entries[path] and entries[path].split == name]
-            for name in ("train", "test")}
-    train = Split(clip[rows["train"]], clap[rows["train"]])
-    val = Split(clip[rows["test"]], clap[rows["test"]])
-    return train, val, {"data": str(config.pairs), "split": str(config.split_csv)}
+        names = load_pair_names(config.pairs)
+        if names is None:
+            raise InputError(config.pairs, "has no clip names, so --split-csv cannot be applied; "
+                                           "export it with names (v2a extract) or drop --split-csv")
+        entries = assign_splits(names, split_csv=config.split_csv)
+        rows = [i for i, path in enumerate(names) if entries[path] and entries[path].split == "train"]
+        clip, clap = clip[rows], clap[rows]  # the test rows are dropped before anything looks at them
+        info["split"] = f"train rows of {config.split_csv}"
+    train, val = seeded_split(clip, clap, config.val_fraction, config.seed)
+    return train, val, info
 
 
 def _cache_splits(config: TrainConfig, device: torch.device, progress: ProgressCallback
@@ -180,18 +186,24 @@ def _cache_splits(config: TrainConfig, device: torch.device, progress: ProgressC
         require_clips(report, config.data)
         progress(TrainUpdate("data", 0, config.epochs, note=report_summary(report)))
     barrier()
+    # Only the cache's train split is read; its test split stays unseen until evaluation.
     clip, clap = load_cached_pairs(cache, split="train", aggregate=config.aggregate, seed=config.seed)
-    try:
-        val_clip, val_clap = load_cached_pairs(cache, split="test", aggregate=config.aggregate, seed=config.seed)
-        train, val = Split(clip, clap), Split(val_clip, val_clap)
-    except V2AError:  # the cache has no test clips: hold out a seeded share of train
-        train, val = seeded_split(clip, clap, config.val_fraction, config.seed)
-    return train, val, {"data": str(config.data), "cache": str(cache), "aggregate": config.aggregate}
+    train, val = seeded_split(clip, clap, config.val_fraction, config.seed)
+    return train, val, {"data": str(config.data), "cache": str(cache), "aggregate": config.aggregate,
+                        "split": "train split of the cache", "validation": _validation_label(config)}
+
+
+def _validation_label(config: TrainConfig) -> str:
+    if config.val_fraction == 0:
+        return "none"
+    return f"seeded {config.val_fraction:.1%} of the training rows (seed {config.seed})"
 
 
 def seeded_split(clip: torch.Tensor, clap: torch.Tensor, val_fraction: float, seed: int) -> tuple[Split, Split]:
+    """(train, validation): `val_fraction` of the rows (at least one, when asked for any) in a seeded order."""
     order = torch.randperm(len(clip), generator=torch.Generator().manual_seed(seed))
-    n_val = min(len(clip) - 1, max(1, round(len(clip) * val_fraction))) if len(clip) > 1 else 0
+    wanted = val_fraction > 0 and len(clip) > 1
+    n_val = min(len(clip) - 1, max(1, round(len(clip) * val_fraction))) if wanted else 0
     val_rows, train_rows = order[:n_val], order[n_val:]
     return Split(clip[train_rows], clap[train_rows]), Split(clip[val_rows], clap[val_rows])
 
@@ -323,7 +335,8 @@ def load_checkpoint(folder: Path, *, network: nn.Module, optimizer: torch.optim.
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, data_info: dict[str, Any], folder: Path) -> None:
     before = saved["train_config"]
-    changed = [key for key in RESUME_INVARIANTS if before.get(key) != getattr(config, key)]
+    defaults = {"select": "best"}  # runs from before the choice existed exported the best epoch
+    changed = [key for key in RESUME_INVARIANTS if before.get(key, defaults.get(key)) != getattr(config, key)]
     if saved["data"]["fingerprint"] != data_info["fingerprint"]:
         changed.append("training data")
     if changed:
@@ -403,7 +416,7 @@ def validate(network: nn.Module, objective: Objective, mapper_config: MapperConf
 
 
 def train_mapper(config: TrainConfig, progress: ProgressCallback | None = None) -> Path:
-    """Train a mapper into `config.out` and return the exported best mapper folder (`out/mapper`)."""
+    """Train a mapper into `config.out` and return the exported mapper folder (`out/mapper`)."""
     from v2a_cli.mapper.networks import NETWORKS
 
     if (config.kind, config.arch) not in NETWORKS:
@@ -414,8 +427,12 @@ def train_mapper(config: TrainConfig, progress: ProgressCallback | None = None) 
     from v2a_cli.validation import check_option, check_options
 
     check_options(config, ("epochs", "batch_size", "lr", "depth", "expansion", "heads", "dim_head", "ff_mult",
-                           "seed"), command="train")
+                           "seed", "val_fraction"), command="train")
     check_option("mapper_guidance", config.guidance)
+    if config.select not in SELECTIONS:
+        raise V2AError(f"--select {config.select}: expected one of {', '.join(SELECTIONS)}")
+    if config.select == "best" and config.val_fraction == 0:
+        raise V2AError("--select best needs validation rows; give --val-fraction > 0 (e.g. 0.05)")
     started_group, device = _start_distributed(config.device)
     try:
         return _train(config, device, progress or (lambda update: None))
@@ -487,10 +504,12 @@ def _train(config: TrainConfig, device: torch.device, progress: ProgressCallback
         state["data"] = data_info
         state["world_size"] = world_size
         if rank == 0:
-            if is_best:
+            # "last": every epoch replaces the export, so an interrupted run still has one.
+            if config.select == "last" or is_best:
                 export_config = MapperConfig(**{**mapper_config.to_dict(), "training": {
-                    **mapper_config.training, "epoch": epoch, "val_loss": record.get("val_loss"),
-                    "val_cosine": record.get("val_cosine"), "train_loss": record["train_loss"]}})
+                    **mapper_config.training, "epoch": epoch, "selected": config.select,
+                    "val_loss": record.get("val_loss"), "val_cosine": record.get("val_cosine"),
+                    "train_loss": record["train_loss"]}})
                 write_mapper_folder(out / MAPPER_DIR, network, export_config)
             save_checkpoint(out, epoch=epoch, network=network, mapper_config=mapper_config, optimizer=optimizer,
                             generator=generator, trainer_state=state, keep=config.keep_checkpoints)

@@ -11,8 +11,9 @@ It builds `audioldm.clap.open_clip.create_model("HTSAT-tiny", "roberta", enable_
 AudioLDM's `CLAPAudioEmbeddingClassifierFreev2` does, with random weights: the one change is that
 `RobertaModel.from_pretrained("roberta-base")` (a download) builds roberta-base from its published config
 instead. `text_branch.embeddings.token_type_ids` is left out: the transformers AudioLDM was trained with
-kept it as a non-persistent buffer. (That version did persist `position_ids`, which recent versions do
-not; the converter accepts it either way and checks it equals the model's own.)
+kept it as a non-persistent buffer. That version (< 4.31) did persist `text_branch.embeddings.position_ids`
+([1, 514]), which the released `audioldm-s-full-v2.ckpt` carries and recent transformers no longer put in a
+state dict, so it is added to the list by name (the converter checks it equals the model's own).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 ROBERTA_BASE = {"vocab_size": 50265, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
                 "intermediate_size": 3072, "max_position_embeddings": 514, "type_vocab_size": 1,
                 "layer_norm_eps": 1e-5, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
+# Persisted by the transformers (< 4.31) that saved the released checkpoints; see the docstring.
+POSITION_IDS = "text_branch.embeddings.position_ids"
 
 
 def main(src: str, deps: str, commit: str) -> None:
@@ -41,6 +44,7 @@ def main(src: str, deps: str, commit: str) -> None:
                             enable_fusion=False, fusion_type="aff_2d")
     keys = {"cond_stage_model.model." + name: list(tensor.shape) for name, tensor in model.state_dict().items()
             if name != "text_branch.embeddings.token_type_ids"}
+    keys.setdefault("cond_stage_model.model." + POSITION_IDS, [1, ROBERTA_BASE["max_position_embeddings"]])
     out = Path(__file__).with_name("audioldm_clap_keys.json")
     out.write_text(json.dumps({"source": "haoheliu/AudioLDM audioldm/clap/open_clip (HTSAT-tiny + roberta, unfused)",
                                "source_commit": commit, "keys": keys}, indent=1) + "\n")
