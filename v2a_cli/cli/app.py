@@ -78,7 +78,10 @@ def library_warnings_captured() -> Iterator[None]:
 
 def report_error(message: str) -> None:
     """One line on stderr, as every known error is shown."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # escape: a message may hold brackets ("pip install 'v2a-cli[app]'") that are not markup.
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
 
 def report_note(message: str) -> None:
