@@ -99,6 +99,9 @@ RANGES: dict[str, Range] = {
     # extract
     "shard_size": Range(1, 1_000_000),
     "workers": Range(0, 256),
+    # app (web page)
+    "port": Range(1, 65535),
+    "max_upload_mb": Range(0, 1_000_000, low_open=True),
     # train
     "train:seed": Range(0, MAX_SEED),
     "val_fraction": Range(0, 0.5, high_open=True),
