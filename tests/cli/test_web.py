@@ -17,12 +17,20 @@ def test_help_lists_the_app_options(v2a):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--max-upload-mb", "0"], "error: --max-upload-mb 0: must be positive"),
-    (["--port", "70000"], "error: --port 70000: must be between 1 and 65535"),
+    (["--max-upload-mb", "0"], "error: --max-upload-mb 0: must be more than 0"),
+    (["--port", "70000"], "error: --port 70000: must be from 1 to 65535"),
 ])
-def test_bad_options_are_one_line_errors(v2a, args, message):
+def test_bad_options_are_one_line_usage_errors(v2a, args, message):
     code, _, stderr = v2a("app", *args)
-    assert code == 1 and stderr.strip() == message
+    assert code == 2 and stderr.startswith(message) and len(stderr.strip().splitlines()) == 1
+
+
+def test_the_library_checks_the_same_ranges(tmp_path):
+    from v2a_cli.errors import V2AError
+    from v2a_cli.web.server import ServeOptions, serve
+
+    with pytest.raises(V2AError, match="--port 0: must be from 1 to 65535"):
+        serve(lambda: None, ServeOptions(port=0))
 
 
 def test_without_gradio_it_says_how_to_install_it_and_leaves_nothing(v2a, monkeypatch, tmp_path):

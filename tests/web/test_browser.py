@@ -71,7 +71,7 @@ def app(zoo_models_toml, tmp_path_factory):
 
 
 def answers(url: str) -> bool:
-    with urlopen(url, timeout=30) as response:
+    with urlopen(url, timeout=120) as response:
         return response.status == 200
 
 
@@ -137,5 +137,5 @@ def test_the_server_answers_and_removes_its_temporary_folder_on_exit(app):
     assert answers(app["url"])
     assert [p.name for p in app["temp"].iterdir()][0].startswith("v2a-app-")
     app["process"].send_signal(signal.SIGTERM)
-    assert app["process"].wait(timeout=60) == 0, app["stderr"].read_text()
+    assert app["process"].wait(timeout=120) == 0, app["stderr"].read_text()
     assert list(app["temp"].iterdir()) == []
