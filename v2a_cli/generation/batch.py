@@ -188,7 +188,8 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
     estimates = estimate_window_steps(plans, options) if progress else [0] * len(plans)
     counts = {"done": 0, "total": sum(e * len(outputs) for e, outputs in zip(estimates, plans))}
     group: list[tuple[list[PlannedOutput], object]] = []  # planned inputs waiting for their generator calls
-    rows_per_call = max(1, pipeline.batch_size(replace(options, duration=pipeline.generator.max_duration)) // options.candidates)
+    longest = replace(options, duration=pipeline.generator.max_duration)  # "auto": what fits at a full window
+    rows_per_call = max(1, pipeline.batch_size(longest) // options.candidates)
 
     def fail(source: str, message: str) -> None:
         report.failed.append((source, message))
