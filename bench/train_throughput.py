@@ -30,8 +30,10 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def measure(kind: str, arch: str, *, steps: int, batch_size: int, device: torch.device, warmup: int = 5) -> float:
-    config = MapperConfig.for_variant(kind, arch)
+def measure(kind: str, arch: str, *, steps: int, batch_size: int, device: torch.device, warmup: int = 5,
+            **overrides) -> float:
+    """pairs/s of the real training loop; `overrides`: MapperConfig sizes (default: the paper's)."""
+    config = MapperConfig.for_variant(kind, arch, **overrides)
     torch.manual_seed(0)
     network = build_network(config).to(device).train()
     optimizer = torch.optim.AdamW(network.parameters(), lr=1.1e-4)

@@ -29,6 +29,15 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def device_for_rank(name: str, local_rank: int | None) -> torch.device:
+    """`pick_device(name)`, except that under torchrun (local_rank given) a plain CUDA choice means
+    this process's own GPU, cuda:local_rank (modulo the visible GPUs)."""
+    picked = pick_device(name)
+    if picked.type == "cuda" and picked.index is None and local_rank is not None:
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return picked
+
+
 def pick_dtype(name: str, device: torch.device) -> torch.dtype:
     """`auto` is float16 on CUDA (AudioLDM was trained in fp16-friendly ranges), float32 elsewhere."""
     if name == "auto":

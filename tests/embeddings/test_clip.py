@@ -37,6 +37,29 @@ def test_preprocess_is_open_clips_eval_transform(clip, tiny_clip_dir):
         assert torch.equal(ours, reference(image))
 
 
+def test_uint8_pixels_from_workers_give_open_clips_embeddings(clip, tiny_clip_dir):
+    """Extraction workers run the PIL half of the transform (uint8 out); `encode_pixels` does ToTensor +
+    Normalize on the device. Together: the embeddings of open_clip's own preprocess, bit for bit."""
+    import pickle
+
+    import open_clip
+    import torch.nn.functional as F
+
+    from v2a_cli.embeddings.clip import image_to_uint8
+
+    _, _, their_eval = open_clip.create_model_and_transforms(f"local-dir:{tiny_clip_dir}")
+    transform = pickle.loads(pickle.dumps(clip.pixel_transform))  # it travels to worker processes
+    pixels = torch.stack([torch.from_numpy(image_to_uint8(transform, image)) for image in sample_images()])
+    assert pixels.dtype == torch.uint8 and pixels.shape == (4, 3, 224, 224)
+    reference = torch.stack([their_eval(image) for image in sample_images()])
+    torch.testing.assert_close(pixels.float().div(255), reference * clip.pixel_std[:, None, None]
+                               + clip.pixel_mean[:, None, None], atol=1e-6, rtol=0)
+    with torch.inference_mode():
+        expected = F.normalize(clip.model.encode_image(reference).float(), dim=-1)
+    assert torch.equal(clip.encode_pixels(pixels), expected)
+    assert torch.equal(clip.encode_images(sample_images()), expected)
+
+
 def test_loads_the_zoo_weights_through_the_registry(clip, tiny_clip_dir):
     from safetensors.torch import load_file
 

@@ -97,3 +97,18 @@ def test_new_options_are_validated(field, value):
 def test_visual_conditions_one_per_seed(pipeline, street):
     conditions = visual_conditions(pipeline, street, DETECT, [1, 2])
     assert len(conditions) == 2 and not torch.equal(conditions[0].embedding, conditions[1].embedding)
+
+
+def test_video_detect_with_a_plain_mapper_mixes_tracks(pipeline, tmp_path):
+    from v2a_cli.generation.compose import weighted_mean
+    from v2a_cli.testing.media import make_video
+
+    video = make_video(tmp_path / "walk.mp4", seconds=1.0, fps=4, size=(64, 48), with_audio=False)
+    options = replace(DETECT, fps=4.0)
+    sourced = sourced_visual(pipeline, video, options)
+    assert len(sourced.found) >= 2 and len(sourced.scan.tracks) == len(sourced.found) - 1
+    assert max(len(slots) for slots in sourced.frame_slots) >= 2  # some frame holds crops
+    condition = pipeline.conditions(video, options, [5])[0]
+    mapped = pipeline.map_visual(sourced.clips, seeds=[5] * len(sourced.clips))
+    assert torch.allclose(condition.embedding, weighted_mean(mapped, sourced.weights), atol=1e-6)
+    assert condition.info["sources"][0]["box"] is None

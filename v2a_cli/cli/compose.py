@@ -75,7 +75,7 @@ def compose(
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
     device: str = options.DEVICE,
     dtype: str = options.DTYPE,
-    batch_size: int = options.BATCH_SIZE,
+    batch_size: str = options.BATCH_SIZE,
     detect: bool = typer.Option(False, "--detect", help="Split each --image picture into its sound sources (the whole picture and its detected boxes)."),
     max_sources: int = options.MAX_SOURCES,
     detect_threshold: float = options.DETECT_THRESHOLD,

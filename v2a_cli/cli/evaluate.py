@@ -34,6 +34,7 @@ def evaluate_command(
 ) -> None:
     """Score generated sounds: FD, FAD, CS, KL, IS. Embeddings are cached per file, so reruns are fast."""
 
+    from v2a_cli.distributed import current_ranks, gather, process_group
     from v2a_cli.errors import OutputExistsError
     from v2a_cli.evaluation.evaluator import evaluate, parse_metrics
     from v2a_cli.models_config import ModelsConfig
@@ -52,9 +53,17 @@ def evaluate_command(
             tasks[stage] = bars.add_task(stage, total=total)
         bars.update(tasks[stage], completed=done, total=total)
 
-    with bars:
-        result = evaluate(generated, refs, images_dir=images, metrics=wanted, models=models, device=device,
-                          batch_size=batch_size, progress=progress)
+    ranks = current_ranks()  # under torchrun: each rank embeds its share of the files into the cache
+    with process_group(ranks):
+        if ranks.distributed:
+            evaluate(generated, refs, images_dir=images, metrics=wanted, models=models, device=ranks.device(device),
+                     batch_size=batch_size, share=(ranks.rank, ranks.world_size))
+            gather(None, ranks)  # waits until every share is cached
+        if not ranks.is_main:
+            return
+        with bars:  # rank 0 (or the only process): the metrics, every embedding now a cache hit under torchrun
+            result = evaluate(generated, refs, images_dir=images, metrics=wanted, models=models,
+                              device=ranks.device(device), batch_size=batch_size, progress=progress)
 
     for line in result.problems:
         stderr.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)

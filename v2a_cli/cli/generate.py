@@ -43,7 +43,8 @@ def generate(
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
     device: str = options.DEVICE,
     dtype: str = options.DTYPE,
-    batch_size: int = options.BATCH_SIZE,
+    batch_size: str = options.BATCH_SIZE,
+    compile: bool = options.COMPILE,
     sources: str = options.SOURCES,
     max_sources: int = options.MAX_SOURCES,
     detect_threshold: float = options.DETECT_THRESHOLD,
@@ -55,6 +56,7 @@ def generate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a sound that fits each picture or video."""
+    from v2a_cli.distributed import current_ranks, gather, process_group
     from v2a_cli.generation.batch import generate_files, plan_outputs
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
@@ -64,46 +66,63 @@ def generate(
         steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations,
         scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate, prompt=prompt,
         prompt_weight=prompt_weight, negative_prompt=negative_prompt, mapper_guidance=mapper_guidance,
-        batch_size=batch_size, sources=sources, max_sources=max_sources, detect_threshold=detect_threshold,
-        var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta, candidates=candidates,
+        batch_size=batch_size, compile=compile, sources=sources, max_sources=max_sources,
+        detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
+        eta=eta, candidates=candidates,
     ).validate()
     if boxes is not None and sources != "detect":
         from v2a_cli.errors import V2AError
 
         raise V2AError("--boxes draws the detected sources; add --sources detect")
-    pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
-                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
-                             detector=detector)
+    ranks = current_ranks()  # under torchrun: this process's share of the inputs, and its own GPU
+    with process_group(ranks):
+        pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap,
+                                 device=ranks.device(device), dtype=dtype, bridge_top_k=bridge_top_k,
+                                 bridge_temperature=bridge_temperature, detector=detector)
 
-    paths, input_errors = expand_inputs(inputs)
-    for error in input_errors:
-        report_error(str(error))
-    failed = len(input_errors)
-    if paths:
-        plans = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video)
-        if boxes is not None:
-            from v2a_cli.cli.sources import write_boxes_for
+        paths, input_errors = expand_inputs(inputs)
+        for error in input_errors if ranks.is_main else []:
+            report_error(str(error))
+        failed = len(input_errors) if ranks.is_main else 0
+        written, order = [], {}
+        if paths:
+            every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video)
+            order = {str(plan.path): i for i, plan in enumerate(p for outputs in every for p in outputs)}
+            plans = ranks.shard(every)
+            if boxes is not None:
+                from v2a_cli.cli.sources import write_boxes_for
 
-            drawn_ok = write_boxes_for(pipeline, [p[0].source for p in plans], options, boxes, overwrite=overwrite)
-            failed_boxes = {p[0].source for p in plans} - set(drawn_ok)
-            failed += len(failed_boxes)
-            plans = [p for p in plans if p[0].source in drawn_ok]
-        with progress_bars(opts.quiet or quiet) as bars:
-            inputs_task = bars.add_task("inputs", total=len(plans))
-            steps_task = bars.add_task("denoising", total=steps)
+                drawn_ok = write_boxes_for(pipeline, [p[0].source for p in plans], options, boxes, overwrite=overwrite)
+                failed_boxes = {p[0].source for p in plans} - set(drawn_ok)
+                failed += len(failed_boxes)
+                plans = [p for p in plans if p[0].source in drawn_ok]
+            with progress_bars(opts.quiet or quiet or not ranks.is_main) as bars:
+                inputs_task = bars.add_task("inputs", total=len(plans))
+                steps_task = bars.add_task("denoising", total=steps)
 
-            def on_step(step: int, total: int) -> None:
-                bars.update(steps_task, completed=step, total=total)
+                def on_step(step: int, total: int) -> None:
+                    bars.update(steps_task, completed=step, total=total)
 
-            report = generate_files(
-                pipeline, plans, options, overwrite=overwrite,
-                on_error=lambda source, message: report_error(message),
-                on_written=lambda path: stdout.print(str(path)),
-                on_input_done=lambda: bars.advance(inputs_task),
-                progress=on_step,
-            )
-        for path, choice in report.candidates.items():
-            stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
-        failed += len({source for source, _ in report.failed})
+                def on_written(path: Path) -> None:
+                    written.append(str(path))
+                    if not ranks.distributed:
+                        stdout.print(str(path))
+
+                report = generate_files(
+                    pipeline, plans, options, overwrite=overwrite,
+                    on_error=lambda source, message: report_error(message),
+                    on_written=on_written,
+                    on_input_done=lambda: bars.advance(inputs_task),
+                    progress=on_step,
+                )
+            for path, choice in report.candidates.items():
+                stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
+            failed += len({source for source, _ in report.failed})
+        if ranks.distributed:  # rank 0 prints every rank's outputs; all ranks exit alike
+            reports = gather((written, failed), ranks)
+            if ranks.is_main:
+                for path in sorted((path for paths_written, _ in reports for path in paths_written), key=order.get):
+                    stdout.print(path)
+            failed = sum(count for _, count in reports)
     if failed:
         raise typer.Exit(code=1)

@@ -90,7 +90,7 @@ def interpolate(
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
     device: str = options.DEVICE,
     dtype: str = options.DTYPE,
-    batch_size: int = options.BATCH_SIZE,
+    batch_size: str = options.BATCH_SIZE,
 ) -> None:
     """Write --steps sounds that walk from START to --to in CLAP space (00.wav ... in -o DIR).
 

@@ -18,10 +18,23 @@ BRIDGE_TOP_K = typer.Option(5, "--bridge-top-k", help="Zero-shot bridge: sound c
 BRIDGE_TEMPERATURE = typer.Option(0.01, "--bridge-temperature", help="Zero-shot bridge: softmax temperature.")
 DEVICE = typer.Option("auto", "--device", help="auto, cpu, cuda, mps.")
 DTYPE = typer.Option("auto", "--dtype", help="auto (float16 on CUDA), float32, float16, bfloat16.")
-BATCH_SIZE = typer.Option(4, "--batch-size", help="Sounds generated per model call.")
+
+
+def _batch_size(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: give a whole number or auto")
+
+
+BATCH_SIZE = typer.Option("4", "--batch-size", callback=_batch_size,
+                          help="Sounds generated per model call, or auto (the largest that fits in free CUDA memory; 4 on CPU).")
+COMPILE = typer.Option(False, "--compile", help="torch.compile the generator's UNet (slow first batch; faster long runs on a GPU).")
 SOURCES = typer.Option("whole", "--sources", help="whole: the picture as one source; detect: also find its sound sources (boxes) and mix them.")
-MAX_SOURCES = typer.Option(8, "--max-sources", help="--sources detect: at most this many boxes besides the whole picture.")
-DETECT_THRESHOLD = typer.Option(0.2, "--detect-threshold", help="--sources detect: keep boxes the detector scores above this (0..1).")
+MAX_SOURCES = typer.Option(8, "--max-sources", help="Source detection: at most this many boxes besides the whole picture.")
+DETECT_THRESHOLD = typer.Option(0.2, "--detect-threshold", help="Source detection: keep boxes the detector scores above this (0..1).")
 DETECTOR = typer.Option(None, "--detector", help="Open-vocabulary detector: OWLv2/OWL-ViT Hub id or folder (default google/owlv2-base-patch16-ensemble).")
 BOXES = typer.Option(None, "--boxes", help="Write the picture with the sources' boxes and labels drawn (.png; a folder for several inputs).")
 VAR_SAMPLES = typer.Option(None, "--var-samples", help="SSV2A mapper: variational samples averaged per step (default 64; more = typical, less diverse).")

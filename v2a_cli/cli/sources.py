@@ -86,7 +86,7 @@ def sources(
         box = "whole" if s.box is None else ", ".join(f"{v:.0f}" for v in s.box)
         table.add_row(s.label, f"{s.score:.3f}", box, f"{s.weight:.3f}")
     stdout.print(table)
-    if len(scan.found) == 1:
+    if scan.detected and len(scan.found) == 1:
         from v2a_cli.cli.app import stderr
 
         stderr.print(f"note: no sound source found above --detect-threshold {detect_threshold:g}; "

@@ -67,17 +67,24 @@ class ClapEncoder:
 
     def audio_features(self, waveforms: Sequence[np.ndarray]) -> torch.Tensor:
         """[N, 1, 1001, 64] log-mel inputs: each clip's first 10 s, shorter ones repeat-padded."""
-        clips = [_first_seconds(w, self.sample_rate * self.max_seconds, i) for i, w in enumerate(waveforms)]
-        features = self.feature_extractor(clips, sampling_rate=self.sample_rate, return_tensors="pt")
-        return features["input_features"].to(torch.float32)
+        return torch.from_numpy(log_mel_features(self.feature_extractor, waveforms))
 
     @torch.inference_mode()
     def encode_audio(self, waveforms: Sequence[np.ndarray], batch_size: int = 16) -> torch.Tensor:
         """Mono float32 waveforms at 48 kHz -> [N, 512]."""
+        chunks = [self.encode_features(self.audio_features(waveforms[start:start + batch_size]), batch_size=batch_size)
+                  for start in range(0, len(waveforms), batch_size)]
+        return torch.cat(chunks) if chunks else torch.zeros(0, self.embed_dim)
+
+    @torch.inference_mode()
+    def encode_features(self, features: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+        """[N, 1, 1001, 64] log-mel inputs (`audio_features` / `log_mel_features`) -> [N, 512]."""
         chunks = []
-        for start in range(0, len(waveforms), batch_size):
-            features = self.audio_features(waveforms[start:start + batch_size])
-            output = self.model.audio_model(input_features=features.to(device=self.device, dtype=self.dtype))
+        for start in range(0, len(features), batch_size):
+            batch = features[start:start + batch_size]
+            if self.device.type == "cuda":
+                batch = batch.pin_memory().to(self.device, non_blocking=True)
+            output = self.model.audio_model(input_features=batch.to(device=self.device, dtype=self.dtype))
             embeddings = self.model.audio_projection(output.pooler_output)
             chunks.append(F.normalize(embeddings.float(), dim=-1).cpu())
         return torch.cat(chunks) if chunks else torch.zeros(0, self.embed_dim)
@@ -160,6 +167,17 @@ def clap_input_from_generated(waveform: np.ndarray, sample_rate: int) -> np.ndar
     from v2a_cli.media.audio import resample_sinc
 
     return resample_sinc(np.asarray(waveform, dtype=np.float32), sample_rate, clap_convert.SAMPLE_RATE)
+
+
+def log_mel_features(feature_extractor: Any, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+    """[N, 1, 1001, 64] float32 log-mel CLAP inputs of 48 kHz waveforms (first 10 s, repeat-padded).
+
+    A plain function of the (picklable) feature extractor, so extraction workers compute it next to
+    the decoding."""
+    rate = clap_convert.SAMPLE_RATE
+    clips = [_first_seconds(w, rate * clap_convert.MAX_SECONDS, i) for i, w in enumerate(waveforms)]
+    features = feature_extractor(clips, sampling_rate=rate, return_tensors="np")
+    return np.ascontiguousarray(features["input_features"], dtype=np.float32)
 
 
 def _first_seconds(waveform: np.ndarray, max_samples: int, index: int) -> np.ndarray:

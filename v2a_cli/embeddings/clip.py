@@ -38,6 +38,9 @@ class ClipEncoder:
         self.dtype = dtype
         self.source = source
         self.embed_dim = int(getattr(model, "embed_dim", 0) or model.text_projection.shape[1])
+        # open_clip's transform split in two: the PIL part (resize, crop, RGB) runs where images are
+        # decoded (extraction workers) and gives uint8; ToTensor + Normalize run in `encode_pixels`.
+        self.pixel_transform, self.pixel_mean, self.pixel_std = split_transform(preprocess)
 
     @classmethod
     def load(cls, spec: str, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "ClipEncoder":
@@ -62,10 +65,27 @@ class ClipEncoder:
     @torch.inference_mode()
     def encode_images(self, images: Sequence[Any], batch_size: int = 64) -> torch.Tensor:
         """PIL images (any mode; the transform converts to RGB) -> [N, D]."""
+        pixels = [torch.from_numpy(image_to_uint8(self.pixel_transform, image)) for image in images]
+        return self.encode_pixels(torch.stack(pixels) if pixels else torch.zeros(0, 3, 1, 1, dtype=torch.uint8),
+                                  batch_size=batch_size)
+
+    @torch.inference_mode()
+    def encode_pixels(self, pixels: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """[N, 3, H, W] uint8 pixels from `image_to_uint8` -> [N, D].
+
+        The transform's ToTensor + Normalize run here, on the device: x / 255, minus mean, over std, in
+        float32, the same operations in the same order as open_clip's transform (bit-identical on CPU)."""
         chunks = []
-        for start in range(0, len(images), batch_size):
-            pixels = torch.stack([self.preprocess(image) for image in images[start:start + batch_size]])
-            features = self.model.encode_image(pixels.to(device=self.device, dtype=self.dtype))
+        mean = self.pixel_mean.to(self.device)[:, None, None]
+        std = self.pixel_std.to(self.device)[:, None, None]
+        for start in range(0, len(pixels), batch_size):
+            batch = pixels[start:start + batch_size]
+            if self.device.type == "cuda":
+                batch = batch.pin_memory().to(self.device, non_blocking=True)
+            else:
+                batch = batch.to(self.device)
+            normalised = (batch.to(torch.float32).div(255) - mean) / std
+            features = self.model.encode_image(normalised.to(self.dtype))
             chunks.append(F.normalize(features.float(), dim=-1).cpu())
         return torch.cat(chunks) if chunks else torch.zeros(0, self.embed_dim)
 
@@ -77,6 +97,31 @@ class ClipEncoder:
             features = self.model.encode_text(tokens)
             chunks.append(F.normalize(features.float(), dim=-1).cpu())
         return torch.cat(chunks) if chunks else torch.zeros(0, self.embed_dim)
+
+
+def split_transform(preprocess: Callable[[Any], torch.Tensor]) -> tuple[Callable, torch.Tensor, torch.Tensor]:
+    """open_clip's eval transform (Compose of PIL steps, ToTensor, Normalize) -> (the PIL steps as a
+    picklable Compose, mean [3], std [3])."""
+    from torchvision.transforms import Compose, Normalize
+
+    steps = list(getattr(preprocess, "transforms", []))
+    names = [type(step).__name__ for step in steps]
+    to_tensor = next((i for i, name in enumerate(names) if name.endswith("ToTensor")), None)
+    if to_tensor is None or to_tensor != len(steps) - 2 or not isinstance(steps[-1], Normalize):
+        raise CheckpointError(f"unsupported CLIP preprocessing {names}: expected PIL steps, ToTensor, Normalize")
+    normalize = steps[-1]
+    return (Compose(steps[:to_tensor]), torch.tensor(normalize.mean, dtype=torch.float32),
+            torch.tensor(normalize.std, dtype=torch.float32))
+
+
+def image_to_uint8(pixel_transform: Callable, image: Any) -> "np.ndarray":
+    """One image through the PIL part of the transform -> [3, H, W] uint8 (what ToTensor would read)."""
+    import numpy as np
+
+    picture = pixel_transform(image)
+    if picture.mode != "RGB":  # open_clip converts in its transform; a grey or RGBA image ends up RGB
+        picture = picture.convert("RGB")
+    return np.ascontiguousarray(np.asarray(picture, dtype=np.uint8).transpose(2, 0, 1))
 
 
 def _weights_file(folder: Path, spec: str) -> Path:

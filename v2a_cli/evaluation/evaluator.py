@@ -204,8 +204,11 @@ def _frechet(name: str, generated: np.ndarray, reference: np.ndarray, result: Ev
 
 def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, images_dir: str | Path | None = None,
              metrics: str | Iterable[str] = METRICS, models: Any = None, device: str = "auto", batch_size: int = 16,
-             progress: Progress | None = None) -> EvalResult:
-    """Compute `metrics` for the sounds in `generated_dir` against `refs_dir` (and prompts in `images_dir`)."""
+             progress: Progress | None = None, share: tuple[int, int] | None = None) -> EvalResult:
+    """Compute `metrics` for the sounds in `generated_dir` against `refs_dir` (and prompts in `images_dir`).
+
+    `share=(rank, world_size)` (torchrun): only embed this rank's share of the sound files into the
+    per-file cache and return without metrics; a final unshared call then finds every embedding cached."""
     from v2a_cli.device import pick_device
     from v2a_cli.models_config import ModelsConfig
     from v2a_cli.registry import load_model
@@ -238,6 +241,14 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
 
     generated_nets = list(networks.values())
     reference_nets = [networks[kind] for kind in sorted({METRIC_NETWORK[m] for m in wanted if m in NEEDS_REFERENCES})]
+    if share is not None:
+        rank, world_size = share
+        extract_embeddings(list(generated.values())[rank::world_size], generated_nets, batch_size=batch_size,
+                           progress=progress, stage="generated")
+        if references and reference_nets:
+            extract_embeddings(list(references.values())[rank::world_size], reference_nets, batch_size=batch_size,
+                               progress=progress, stage="references")
+        return result
     gen_out, problems = extract_embeddings(list(generated.values()), generated_nets, batch_size=batch_size,
                                            progress=progress, stage="generated")
     result.problems += problems

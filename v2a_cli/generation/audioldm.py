@@ -62,6 +62,8 @@ class AudioLDMGenerator:
         self.hop_length = int(np.prod(vocoder.config.upsample_rates))  # waveform samples per mel frame
         self.mel_bins = int(vocoder.config.model_in_dim)
         self._empty: torch.Tensor | None = None
+        self._compiled_unet: Any = None  # torch.compile(self.unet), made on the first generate(compile=True)
+        self._batch_limits: dict[tuple, int] = {}  # (frames, guided) -> largest batch fitting (CUDA)
 
     # -- loading ----------------------------------------------------------------------------------
     @classmethod
@@ -90,6 +92,8 @@ class AudioLDMGenerator:
         except Exception as exc:
             raise CheckpointError(f"{folder / 'tokenizer'}: cannot load the tokenizer ({first_line(exc)}); "
                                   "re-download the generator folder") from exc
+        if device.type == "cuda":  # cuDNN's fastest convolutions (fp16/bf16 tensor cores) read NHWC
+            unet, vae = unet.to(memory_format=torch.channels_last), vae.to(memory_format=torch.channels_last)
         generator = cls(unet=unet.to(device).eval(), vae=vae.to(device).eval(), vocoder=vocoder.to(device).eval(),
                         text_encoder=text_encoder.to(device).eval(), tokenizer=tokenizer,
                         scheduler_config=_scheduler_config(folder), device=device, dtype=dtype, folder=folder)
@@ -123,12 +127,14 @@ class AudioLDMGenerator:
     @torch.inference_mode()
     def generate(self, embeddings: torch.Tensor, *, seeds: Sequence[int], steps: int = 200, guidance: float = 4.5,
                  duration: float = 10.0, negative: torch.Tensor | None = None, scheduler: str = "ddim",
-                 eta: float = 0.0, progress: ProgressCallback | None = None) -> np.ndarray:
+                 eta: float = 0.0, progress: ProgressCallback | None = None, compile: bool = False) -> np.ndarray:
         """[N, 512] CLAP embeddings -> [N, round(duration * sample_rate)] float32 audio.
 
         Item i starts from noise of `torch.Generator("cpu").manual_seed(seeds[i])`, so its audio does not
         depend on the batch it is in. Guidance > 1 runs [uncond, cond] in one UNet call per step; the
         unconditional side is `negative` ([N, 512]) or the embedding of "".
+        The scheduler's timesteps and tables stay on the CPU, where the scheduler reads them (no host
+        sync per step). `compile=True` runs the UNet through `torch.compile` (compiled once, kept).
         """
         conditions = self._check_request(embeddings, seeds, steps, duration, negative)
         sampler = build_scheduler(scheduler, self.scheduler_config)
@@ -144,7 +150,8 @@ class AudioLDMGenerator:
             class_labels = conditions
         class_labels = class_labels.to(self.device, self.dtype)
 
-        sampler.set_timesteps(steps, device=self.device)
+        sampler.set_timesteps(steps, device="cpu")
+        unet = self.compiled_unet() if compile else self.unet
         frames = self.latent_frames(duration)
         generators = [torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds]
         shape = (self.unet.config.in_channels, frames // self.vae_scale_factor, self.mel_bins // self.vae_scale_factor)
@@ -156,7 +163,7 @@ class AudioLDMGenerator:
         for index, timestep in enumerate(sampler.timesteps):
             model_input = torch.cat([latents, latents]) if use_guidance else latents
             model_input = sampler.scale_model_input(model_input, timestep).to(self.dtype)
-            noise = self.unet(model_input, timestep, encoder_hidden_states=None, class_labels=class_labels).sample
+            noise = unet(model_input, timestep, encoder_hidden_states=None, class_labels=class_labels).sample
             noise = noise.float()
             if use_guidance:
                 noise_uncond, noise_cond = noise.chunk(2)
@@ -172,6 +179,51 @@ class AudioLDMGenerator:
 
         waveforms = self.decode(latents)
         return np.ascontiguousarray(waveforms[:, : int(round(duration * self.sample_rate))])
+
+    def compiled_unet(self):
+        """`torch.compile` of the UNet, made once. Backend: $V2A_COMPILE_BACKEND (default inductor)."""
+        if self._compiled_unet is None:
+            import os
+
+            self._compiled_unet = torch.compile(self.unet, backend=os.environ.get("V2A_COMPILE_BACKEND", "inductor"))
+        return self._compiled_unet
+
+    def max_batch_size(self, duration: float, *, guided: bool = True, memory_fraction: float = 0.85,
+                       limit: int = 256) -> int | None:
+        """The largest batch that fits in this CUDA device's free memory (None off CUDA).
+
+        Measured once per latent length: the peak memory of one item through the UNet (both guidance
+        halves) and through the VAE + vocoder, over what is already allocated; free memory (including
+        PyTorch's cached blocks) times `memory_fraction`, divided by that."""
+        if self.device.type != "cuda":
+            return None
+        frames = self.latent_frames(duration)
+        key = (frames, guided)
+        if key not in self._batch_limits:
+            per_item = self._peak_bytes_per_item(frames, guided)
+            torch.cuda.synchronize(self.device)
+            free, _ = torch.cuda.mem_get_info(self.device)
+            free += torch.cuda.memory_reserved(self.device) - torch.cuda.memory_allocated(self.device)
+            self._batch_limits[key] = max(1, min(limit, int(free * memory_fraction // max(per_item, 1))))
+        return self._batch_limits[key]
+
+    @torch.inference_mode()
+    def _peak_bytes_per_item(self, frames: int, guided: bool) -> int:
+        shape = (self.unet.config.in_channels, frames // self.vae_scale_factor, self.mel_bins // self.vae_scale_factor)
+        rows = 2 if guided else 1
+        latents = torch.zeros((rows, *shape), device=self.device, dtype=self.dtype)
+        labels = torch.zeros((rows, self.embed_dim), device=self.device, dtype=self.dtype)
+        timestep = torch.tensor(1, dtype=torch.long)
+        peaks = []
+        for run in (lambda: self.unet(latents, timestep, encoder_hidden_states=None, class_labels=labels),
+                    lambda: self.decode(latents[:1].float())):
+            torch.cuda.synchronize(self.device)
+            base = torch.cuda.memory_allocated(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            run()
+            torch.cuda.synchronize(self.device)
+            peaks.append(torch.cuda.max_memory_allocated(self.device) - base)
+        return max(peaks)
 
     @torch.inference_mode()
     def decode(self, latents: torch.Tensor) -> np.ndarray:

@@ -132,9 +132,10 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
             if on_input_done:
                 on_input_done()
             continue
-        while len(queue) >= options.batch_size:
-            flush(queue[:options.batch_size])
-            del queue[:options.batch_size]
+        batch_size = pipeline.batch_size(options)
+        while len(queue) >= batch_size:
+            flush(queue[:batch_size])
+            del queue[:batch_size]
         if on_input_done:
             on_input_done()
     flush(queue)

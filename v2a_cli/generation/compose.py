@@ -55,10 +55,12 @@ def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOpti
     else:
         clip = pipeline.clip_embedding(path, options)
     ssv2a = getattr(pipeline.mapper, "kind", None) == "ssv2a"
-    if ssv2a:  # SSV2A averages its own variational draws (--var-samples) inside each step
+    if ssv2a and options.var_samples is None and var_samples > 1:
+        # SSV2A averages its own variational draws inside each step: --var-samples goes to it (1, the
+        # default here, leaves SSV2A's own default).
         from dataclasses import replace
 
-        options = replace(options, var_samples=options.var_samples or var_samples)
+        options = replace(options, var_samples=var_samples)
     samples = var_samples if getattr(pipeline.mapper, "is_generative", False) and not ssv2a else 1
     # Every (seed, sample) row in one batched mapper call; a seed's samples use seeds spread from it.
     row_seeds = [row for seed in seeds for row in spread_seeds(seed, samples)]

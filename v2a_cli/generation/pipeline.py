@@ -41,7 +41,8 @@ class GenerateOptions:
     prompt_weight: float = 0.3  # weight of `prompt` in the mix (0..1)
     negative_prompt: str | None = None  # replaces the empty prompt on the unconditional side
     mapper_guidance: float | None = None  # generative mapper's guidance (None: the checkpoint's default)
-    batch_size: int = 4  # conditions per generator call
+    batch_size: int | str = 4  # conditions per generator call, or "auto" (largest fitting on CUDA; CPU: AUTO_CPU_BATCH)
+    compile: bool = False  # torch.compile the generator's UNet (pays off on long runs on a GPU)
     eta: float = 0.0  # DDIM eta: 0 deterministic; 1 = AudioLDM's own sampler (ancestral), ddim only
     candidates: int = 1  # sounds drawn per output, the one closest to the condition in CLAP space kept
     sources: str = "whole"  # whole: the picture as one | detect: the picture plus its detected sound sources
@@ -68,8 +69,8 @@ class GenerateOptions:
             raise V2AError(f"--duration {self.duration}: must be positive")
         if self.variations < 1:
             raise V2AError(f"--variations {self.variations}: must be at least 1")
-        if self.batch_size < 1:
-            raise V2AError(f"--batch-size {self.batch_size}: must be at least 1")
+        if self.batch_size != "auto" and (isinstance(self.batch_size, (str, bool)) or self.batch_size < 1):
+            raise V2AError(f"--batch-size {self.batch_size}: must be a whole number of at least 1, or auto")
         if self.fps <= 0:
             raise V2AError(f"--fps {self.fps}: must be positive")
         if not 0.0 <= self.prompt_weight <= 1.0:
@@ -83,6 +84,9 @@ class GenerateOptions:
         if not 1 <= self.candidates <= MAX_CANDIDATES:
             raise V2AError(f"--candidates {self.candidates}: must be between 1 and {MAX_CANDIDATES}")
         return self
+
+
+AUTO_CPU_BATCH = 4  # --batch-size auto off CUDA: no free-memory probe there, and bigger batches gain little
 
 
 MAX_CANDIDATES = 16
@@ -318,8 +322,9 @@ class Pipeline:
             return waves
         rows = embeddings.repeat_interleave(count, dim=0)
         row_seeds = [candidate_seed(seed, c) for seed in seeds for c in range(count)]
-        parts = [self._generate(rows[first:first + options.batch_size], row_seeds[first:first + options.batch_size],
-                                options, progress) for first in range(0, len(rows), options.batch_size)]
+        batch_size = self.batch_size(options)
+        parts = [self._generate(rows[first:first + batch_size], row_seeds[first:first + batch_size],
+                                options, progress) for first in range(0, len(rows), batch_size)]
         waves = np.concatenate(parts)
         cosines = self.clap_audio_cosine(waves, rows).view(len(embeddings), count)
         chosen = cosines.argmax(dim=1)
@@ -337,6 +342,7 @@ class Pipeline:
         return self.generator.generate(
             embeddings, seeds=seeds, steps=options.steps, guidance=options.guidance, duration=options.duration,
             negative=negative, scheduler=options.scheduler, eta=options.eta, progress=progress,
+            compile=options.compile,
         )
 
     def clap_audio_cosine(self, waves: np.ndarray, conditions: torch.Tensor) -> torch.Tensor:
@@ -348,13 +354,21 @@ class Pipeline:
         audio = self.clap.encode_audio(inputs)
         return F.cosine_similarity(audio.float(), F.normalize(conditions.float().cpu(), dim=-1), dim=-1)
 
+    def batch_size(self, options: GenerateOptions) -> int:
+        """options.batch_size, with "auto" resolved: the largest batch that fits on CUDA, else AUTO_CPU_BATCH."""
+        if options.batch_size != "auto":
+            return int(options.batch_size)
+        fitting = self.generator.max_batch_size(options.duration, guided=options.guidance > 1.0)
+        return AUTO_CPU_BATCH if fitting is None else fitting
+
     def synthesize_batched(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
                            progress: ProgressCallback | None = None, *,
                            report: list[dict] | None = None) -> list[np.ndarray]:
-        """One waveform per condition (row i with seeds[i]), generated options.batch_size at a time."""
+        """One waveform per condition (row i with seeds[i]), generated `batch_size(options)` at a time."""
         waves: list[np.ndarray] = []
-        for first in range(0, len(embeddings), options.batch_size):
-            last = first + options.batch_size
+        batch_size = self.batch_size(options)
+        for first in range(0, len(embeddings), batch_size):
+            last = first + batch_size
             waves.extend(self.synthesize(embeddings[first:last], list(seeds[first:last]), options, progress,
                                          report=report))
         return waves

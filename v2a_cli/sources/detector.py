@@ -13,6 +13,7 @@ and right) before resizing, so its boxes are scaled by the longer side; OWL-ViT 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -45,6 +46,9 @@ class OwlDetector:
     @classmethod
     def load(cls, spec: str, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "OwlDetector":
         folder = resolve_dir(spec, kind="detector", allow_patterns=HUB_PATTERNS)
+        if not Path(spec).expanduser().exists() and not any(folder.glob("*.safetensors")):
+            # A Hub repo published with only PyTorch weights (transformers reads them with weights_only=True).
+            folder = resolve_dir(spec, kind="detector", allow_patterns=HUB_PATTERNS + ["pytorch_model.bin"])
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
         try:

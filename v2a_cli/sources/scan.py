@@ -23,7 +23,7 @@ def scan_image(detector: Any, image: Any, *, max_sources: int, threshold: float)
     detections = []
     if max_sources > 0:
         detections = detector.detect([image], sound_classes(), threshold=threshold, max_detections=max_sources)[0]
-    return Scan(sources_from_detections(detections, image.size), [image], image)
+    return Scan(sources_from_detections(detections, image.size), [image], image, detected=max_sources > 0)
 
 
 def scan_frames(detector: Any | None, frames: Sequence[Any], *, max_sources: int, threshold: float) -> Scan:
@@ -32,7 +32,8 @@ def scan_frames(detector: Any | None, frames: Sequence[Any], *, max_sources: int
     if detector is not None and max_sources > 0:
         per_frame = detector.detect(list(frames), sound_classes(), threshold=threshold, max_detections=max_sources)
     found, kept = video_sources(match_tracks(per_frame), [f.size for f in frames], max_sources=max_sources)
-    return Scan(found, list(frames), frames[len(frames) // 2], kept, detected=detector is not None)
+    detected = detector is not None and max_sources > 0
+    return Scan(found, list(frames), frames[len(frames) // 2], kept, detected=detected)
 
 
 def scan_file(detector: Any, path: str | Path, *, max_sources: int = 8, threshold: float = 0.2, fps: float = 1.0,

@@ -9,13 +9,16 @@ a shard counts as finished once its .json exists, so a killed run continues wher
     clap           [M, D'] float32  CLAP audio embedding of each kept clip's first 10 s (48 kHz)
 
 ``manifest.json`` holds the models and settings (a rerun with other ones is refused, never mixed) and
-the finished shards; ``skipped.jsonl`` lists the clips left out and why. Videos are decoded in worker
-processes; the models run batched in the main process.
+the finished shards; ``skipped.jsonl`` lists the clips left out and why. Videos are decoded AND
+preprocessed in worker processes (CLIP-ready uint8 pixels through the PIL half of open_clip's transform,
+CLAP log-mel features of the waveform from `load_audio_for_clap`); the main process only copies them to
+the device (pinned, non-blocking on CUDA) and runs the models batched, so extraction is bound by decoding.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -59,12 +62,24 @@ class ClipJob:
     split: SplitEntry | None  # None: not in the split CSV
 
 
+@dataclass(frozen=True)
+class Preprocess:
+    """What workers need to make model inputs (picklable; sent once per worker)."""
+
+    pixel_transform: Any  # the PIL half of open_clip's eval transform (ClipEncoder.pixel_transform)
+    feature_extractor: Any  # CLAP's feature extractor (ClapEncoder.feature_extractor)
+
+
 @dataclass
 class DecodedClip:
     relative: str
-    images: list  # PIL images, in time order
-    waveform: Any  # np.ndarray float32 mono at the CLAP sample rate
+    pixels: Any  # np.ndarray uint8 [frames, 3, H, W]: CLIP inputs before ToTensor + Normalize, in time order
+    features: Any  # np.ndarray float32 [1, 1001, 64]: CLAP log-mel inputs of the first 10 s
     duration: float
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.pixels)
 
 
 @dataclass
@@ -218,9 +233,13 @@ def extract_folder(
 
 # -- decoding (runs in worker processes) ---------------------------------------------------------
 
-def decode_clip(job: ClipJob, options: DecodeOptions) -> DecodedClip | SkippedClip:
-    """Frames + 48 kHz audio of one video, or the reason it is left out. Never raises for bad data."""
-    from v2a_cli.embeddings.clap import condition_waveform
+def decode_clip(job: ClipJob, options: DecodeOptions, preprocess: Preprocess) -> DecodedClip | SkippedClip:
+    """Model-ready frames and audio features of one video, or the reason it is left out. Never raises
+    for bad data."""
+    import numpy as np
+
+    from v2a_cli.embeddings.clap import condition_waveform, log_mel_features
+    from v2a_cli.embeddings.clip import image_to_uint8
     from v2a_cli.media.audio import load_audio_native
     from v2a_cli.media.video import probe_video, sample_frames
 
@@ -247,34 +266,54 @@ def decode_clip(job: ClipJob, options: DecodeOptions) -> DecodedClip | SkippedCl
             return SkippedClip(job.relative, f"too short ({duration:.2f} s < --min-seconds {options.min_seconds:g})")
     # The CLAP target exactly as AudioLDM made the conditions its UNet was trained on.
     waveform = condition_waveform(samples, rate)
-    return DecodedClip(job.relative, [frame.image for frame in frames], waveform, float(duration))
+    pixels = np.stack([image_to_uint8(preprocess.pixel_transform, frame.image) for frame in frames])
+    features = log_mel_features(preprocess.feature_extractor, [waveform])
+    return DecodedClip(job.relative, pixels, features, float(duration))
 
 
-def _decode_star(args: tuple[ClipJob, DecodeOptions]) -> DecodedClip | SkippedClip:
-    return decode_clip(*args)
+_WORKER_STATE: dict[str, Any] = {}  # set once per worker process by _init_worker
 
 
-def decode_in_order(jobs: Iterable[ClipJob], options: DecodeOptions, workers: int) -> Iterator[DecodedClip | SkippedClip]:
-    """Decoded clips in job order. workers=0 decodes here; else in spawned processes, a few jobs ahead."""
+def _init_worker(options: DecodeOptions, preprocess: Preprocess) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core: the parallelism is across clips
+    _WORKER_STATE.update(options=options, preprocess=preprocess)
+
+
+def _decode_in_worker(job: ClipJob) -> DecodedClip | SkippedClip:
+    return decode_clip(job, _WORKER_STATE["options"], _WORKER_STATE["preprocess"])
+
+
+def decode_in_order(jobs: Iterable[ClipJob], options: DecodeOptions, workers: int, preprocess: Preprocess,
+                    *, decode: Callable[..., Any] | None = None) -> Iterator[DecodedClip | SkippedClip]:
+    """Decoded clips in job order. workers=0 decodes here; else in spawned processes, a few jobs ahead.
+    `decode(job, options, preprocess)` defaults to `decode_clip` (a module-level function: it is
+    pickled by name for the workers)."""
+    decode = decode or decode_clip
     if workers == 0:
         for job in jobs:
-            yield decode_clip(job, options)
+            yield decode(job, options, preprocess)
         return
     import multiprocessing
 
     # spawn, not fork: the main process holds models and threads that must not be forked.
     context = multiprocessing.get_context("spawn")
     job_iter = iter(jobs)
-    with context.Pool(workers) as pool:
+    target = _decode_in_worker if decode is decode_clip else functools.partial(_call_in_worker, decode)
+    with context.Pool(workers, initializer=_init_worker, initargs=(options, preprocess)) as pool:
         # A bounded window keeps memory flat when decoding outruns the models.
-        pending = deque(pool.apply_async(_decode_star, ((job, options),))
-                        for job in itertools.islice(job_iter, 2 * workers))
+        pending = deque(pool.apply_async(target, (job,)) for job in itertools.islice(job_iter, 2 * workers))
         while pending:
             result = pending.popleft().get()
             next_job = next(job_iter, None)
             if next_job is not None:
-                pending.append(pool.apply_async(_decode_star, ((next_job, options),)))
+                pending.append(pool.apply_async(target, (next_job,)))
             yield result
+
+
+def _call_in_worker(decode: Callable[..., Any], job: ClipJob) -> Any:
+    return decode(job, _WORKER_STATE["options"], _WORKER_STATE["preprocess"])
 
 
 # -- embedding and writing (main process) --------------------------------------------------------
@@ -286,8 +325,8 @@ class _ShardBuilder:
         self.clip_encoder, self.clap_encoder, self.batch_size, self.splits = clip_encoder, clap_encoder, batch_size, splits
         self.clips: list[dict] = []
         self.skipped: list[dict] = []
-        self.pending_images: list = []
-        self.pending_waveforms: list = []
+        self.pending_pixels: list = []  # per clip: uint8 [frames, 3, H, W]
+        self.pending_features: list = []  # per clip: float32 [1, 1001, 64]
         self.frame_chunks: list = []
         self.clap_chunks: list = []
 
@@ -297,19 +336,24 @@ class _ShardBuilder:
             return
         entry = self.splits[result.relative]
         self.clips.append({"path": result.relative, "split": entry.split, "label": entry.label,
-                           "n_frames": len(result.images), "duration": round(result.duration, 3)})
-        self.pending_images.extend(result.images)
-        self.pending_waveforms.append(result.waveform)
+                           "n_frames": result.n_frames, "duration": round(result.duration, 3)})
+        self.pending_pixels.extend(result.pixels)
+        self.pending_features.append(result.features)
         self._encode(final=False)
 
     def _encode(self, *, final: bool) -> None:
-        while len(self.pending_images) >= self.batch_size or (final and self.pending_images):
-            batch, self.pending_images = self.pending_images[:self.batch_size], self.pending_images[self.batch_size:]
-            self.frame_chunks.append(self.clip_encoder.encode_images(batch).float().cpu())
-        while len(self.pending_waveforms) >= self.batch_size or (final and self.pending_waveforms):
-            batch, self.pending_waveforms = (self.pending_waveforms[:self.batch_size],
-                                             self.pending_waveforms[self.batch_size:])
-            self.clap_chunks.append(self.clap_encoder.encode_audio(batch).float().cpu())
+        import numpy as np
+        import torch
+
+        while len(self.pending_pixels) >= self.batch_size or (final and self.pending_pixels):
+            batch, self.pending_pixels = self.pending_pixels[:self.batch_size], self.pending_pixels[self.batch_size:]
+            pixels = torch.from_numpy(np.stack(batch))
+            self.frame_chunks.append(self.clip_encoder.encode_pixels(pixels, batch_size=self.batch_size).float().cpu())
+        while len(self.pending_features) >= self.batch_size or (final and self.pending_features):
+            batch, self.pending_features = (self.pending_features[:self.batch_size],
+                                            self.pending_features[self.batch_size:])
+            features = torch.from_numpy(np.concatenate(batch))
+            self.clap_chunks.append(self.clap_encoder.encode_features(features, batch_size=self.batch_size).float().cpu())
 
     def write(self, cache_dir: Path, index: int, files: list[str]) -> None:
         import torch
@@ -354,7 +398,8 @@ def _extract_shards(data_dir: Path, cache_dir: Path, shards: list[list[str]], to
     jobs = [ClipJob(str(data_dir / relative), relative, splits[relative]) for index in todo for relative in shards[index]]
     total, done_files = len(jobs), 0
     exit_after = int(os.environ.get(EXIT_AFTER_SHARDS_ENV, "0") or 0)
-    results = decode_in_order(jobs, options, workers)
+    preprocess = Preprocess(clip_encoder.pixel_transform, clap_encoder.feature_extractor)
+    results = decode_in_order(jobs, options, workers, preprocess)
     written = 0
     with torch.inference_mode(), contextlib.closing(results):
         for index in todo:
@@ -435,15 +480,10 @@ def _remove_stale_temp_files(cache_dir: Path, todo: list[int]) -> None:
 
 def _device_for_rank(device: str):
     """Under torchrun, plain "cuda"/"auto" means this process's own GPU (LOCAL_RANK)."""
-    import torch
+    from v2a_cli.device import device_for_rank
 
-    from v2a_cli.device import pick_device
-
-    picked = pick_device(device)
     local_rank = os.environ.get("LOCAL_RANK")
-    if picked.type == "cuda" and picked.index is None and local_rank is not None:
-        return torch.device("cuda", int(local_rank) % torch.cuda.device_count())
-    return picked
+    return device_for_rank(device, None if local_rank is None else int(local_rank))
 
 
 def _split_source(split_csv: str | Path | None) -> dict:

@@ -16,20 +16,28 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def gaussian_sample(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """mu + exp(log_var / 2) * eps: one draw of the diagonal Gaussian (eps from `generator`)."""
+def draw_noise(shape: Sequence[int], draws: int, generator: torch.Generator | None,
+               device: torch.device | str = "cpu") -> torch.Tensor:
+    """[draws, *shape] standard normal noise, one draw after another from `generator` (the order and
+    calls SSV2A's sampling makes, so the same seed gives the same noise)."""
+    return torch.stack([torch.empty(tuple(shape), device=device).normal_(generator=generator)
+                        for _ in range(draws)])
+
+
+def mean_of_draws(mu: torch.Tensor, log_var: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """The mean of the draws mu + exp(log_var / 2) * noise[k], summed in draw order as SSV2A does.
+    `noise` is [draws, ..., *mu.shape] (extra dims in the middle batch several sample sets at once)."""
     std = torch.exp(0.5 * log_var)
-    eps = torch.empty_like(std).normal_(generator=generator)
-    return eps * std + mu
+    total = torch.zeros(noise.shape[1:], dtype=mu.dtype, device=mu.device)
+    for eps in noise:
+        total = total + (eps * std + mu) / len(noise)
+    return total
 
 
 def averaged_sample(mu: torch.Tensor, log_var: torch.Tensor, draws: int,
                     generator: torch.Generator | None) -> torch.Tensor:
-    """The mean of `draws` Gaussian draws, summed in draw order (as SSV2A accumulates them)."""
-    total = torch.zeros_like(mu)
-    for _ in range(draws):
-        total = total + gaussian_sample(mu, log_var, generator) / draws
-    return total
+    """The mean of `draws` Gaussian draws (noise from `generator`)."""
+    return mean_of_draws(mu, log_var, draw_noise(mu.shape, draws, generator, mu.device))
 
 
 class SinusoidalPositions(nn.Module):

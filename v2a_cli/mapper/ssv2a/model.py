@@ -20,7 +20,10 @@ from pathlib import Path
 import torch
 
 from v2a_cli.errors import V2AError
+from v2a_cli.mapper.ssv2a.layers import draw_noise, mean_of_draws
 from v2a_cli.mapper.ssv2a.networks import SSV2ANetworks
+
+REMIX_CHUNK = 8  # remix samples run through the networks together (bounds the noise held in memory)
 
 
 @dataclass(frozen=True)
@@ -143,9 +146,7 @@ class SSV2AMapper:
             if round_ > 0:  # the best remix so far becomes the global source
                 sources = sources.clone()
                 sources[:, 0] = net.manifold.clap_encoder.sample(best, draws, generator)
-            remixes = torch.stack([net.remixer.sample(self._remixer_input(sources, draws, generator), clips, draws,
-                                                      generator)
-                                   for _ in range(sampling.cycle_samples)], dim=1)  # [B, samples, 512]
+            remixes = self._remixes(sources, clips, sampling, generator)  # [B, samples, 512]
             cosine = torch.einsum("bmi,bni->bmn", remixes, source_claps)
             cosine = cosine / (torch.einsum("bmi,bni->bmn", remixes.norm(dim=-1, keepdim=True),
                                             source_claps.norm(dim=-1, keepdim=True)) + 1e-6)
@@ -157,13 +158,36 @@ class SSV2AMapper:
             best[better] = remixes[rows, pick][better]
         return best
 
-    def _remixer_input(self, sources: torch.Tensor, draws: int, generator: torch.Generator) -> torch.Tensor:
+    def _remixes(self, sources: torch.Tensor, clips: torch.Tensor, sampling: SSV2ASampling,
+                 generator: torch.Generator) -> torch.Tensor:
+        """`cycle_samples` remixes [B, samples, 512] of one round. SSV2A draws them one after another
+        (the generator's noise for sample j, then the remixer's); the noise is drawn here in that same
+        order, and the networks then run on all samples of a chunk at once."""
         net = self.networks
-        if net.guidance == "generator":
-            return net.generator.claps(sources, draws, generator)
-        if net.guidance == "manifold+generator":
-            return torch.cat([sources, net.generator.claps(sources, draws, generator)], dim=-1)
-        return sources
+        draws, batch = sampling.var_samples, sources.shape[0]
+        uses_claps = net.guidance in ("generator", "manifold+generator")
+        gen_stats = net.generator.stats(sources) if uses_claps else None  # deterministic: once per round
+        out = []
+        for first in range(0, sampling.cycle_samples, REMIX_CHUNK):
+            count = min(REMIX_CHUNK, sampling.cycle_samples - first)
+            gen_noise, remix_noise = [], []
+            for _ in range(count):
+                if gen_stats is not None and gen_stats[1] is not None:
+                    gen_noise.append(draw_noise(gen_stats[0].shape, draws, generator, sources.device))
+                if net.remixer.variational:
+                    remix_noise.append(draw_noise((batch, net.clap_dim), draws, generator, sources.device))
+            inputs = sources.expand(count, *sources.shape)  # [count, B, S, M]
+            if gen_stats is not None:
+                claps = net.generator.claps_from(gen_stats, torch.stack(gen_noise, dim=1) if gen_noise else None,
+                                                 count)
+                inputs = claps if net.guidance == "generator" else torch.cat([inputs, claps], dim=-1)
+            mu, log_var = net.remixer(inputs.reshape(count * batch, *inputs.shape[2:]),
+                                      clips.repeat(count, 1, 1))
+            mu = mu.view(count, batch, -1)
+            if log_var is not None:
+                mu = mean_of_draws(mu, log_var.view(count, batch, -1), torch.stack(remix_noise, dim=1))
+            out.append(mu / mu.norm(p=2, dim=-1, keepdim=True))
+        return torch.cat(out).transpose(0, 1)
 
     def __repr__(self) -> str:
         return f"SSV2AMapper(clip_dim={self.clip_dim}, slots={self.slots}, aggregator={self.has_aggregator})"

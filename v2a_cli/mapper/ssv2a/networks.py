@@ -19,7 +19,7 @@ from torch import nn
 
 from v2a_cli.errors import CheckpointError
 from v2a_cli.mapper.ssv2a.layers import (MLP, LinearProjection, MixtureOfExperts, SinusoidalPositions,
-                                         TransformerEncoder, averaged_sample)
+                                         TransformerEncoder, averaged_sample, mean_of_draws)
 
 ARCHS = ("linear", "mlp", "transformer", "moe")
 
@@ -133,11 +133,25 @@ class Generator(nn.Module):
         else:
             self.encoder = Encoder(manifold_dim, clap_dim, cfg, in_bias=True)
 
-    def claps(self, folds: torch.Tensor, draws: int, generator: torch.Generator | None) -> torch.Tensor:
+    def stats(self, folds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(mean, log-variance) when variational, else (output, None)."""
         if self.linear_inverse:
-            out = _per_vector(self._manifold[0].clap_encoder.model.solve, folds)
-        else:
-            out = self.encoder.sample(folds, draws, generator)
+            return _per_vector(self._manifold[0].clap_encoder.model.solve, folds), None
+        return self.encoder(folds)
+
+    def claps(self, folds: torch.Tensor, draws: int, generator: torch.Generator | None) -> torch.Tensor:
+        """Unit CLAPs: the output, or the mean of `draws` samples when variational."""
+        mu, log_var = self.stats(folds)
+        out = mu if log_var is None else averaged_sample(mu, log_var, draws, generator)
+        return out / out.norm(p=2, dim=-1, keepdim=True)
+
+    @staticmethod
+    def claps_from(stats: tuple[torch.Tensor, torch.Tensor | None], noise: torch.Tensor | None,
+                   count: int) -> torch.Tensor:
+        """`count` sample sets of unit CLAPs [count, *shape] from precomputed stats and noise
+        [draws, count, *shape] (None when not variational: the same output `count` times)."""
+        mu, log_var = stats
+        out = mu.expand(count, *mu.shape) if log_var is None else mean_of_draws(mu, log_var, noise)
         return out / out.norm(p=2, dim=-1, keepdim=True)
 
 
@@ -162,19 +176,16 @@ class Styler(nn.Module):
         else:
             self.out = nn.Linear(width, clap_dim)
 
-    def sample(self, sources: torch.Tensor, clips: torch.Tensor, draws: int,
-               generator: torch.Generator | None) -> torch.Tensor:
-        """Unit CLAP [B, clap_dim]. The encoder's output at its learned tokens does not depend on the
-        order of the slots (attention sums over them), so SSV2A's slot shuffling is not repeated."""
+    def forward(self, sources: torch.Tensor, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(mean, log-variance) [B, clap_dim] when variational, else (output, None). The encoder's output
+        at its learned tokens does not depend on the order of the slots (attention sums over them), so
+        SSV2A's slot shuffling is not repeated."""
         tokens = self.in_proj(torch.cat([sources, clips], dim=-1))
         tokens = torch.cat([self.pred_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
         tokens = self.style_encoder(tokens)
         if self.variational:
-            out = averaged_sample(self.out_mu(self.head_mu(tokens[:, 0])),
-                                  self.out_sigma(self.head_sigma(tokens[:, 1])), draws, generator)
-        else:
-            out = self.out(self.head_mu(tokens[:, 0]))
-        return out / out.norm(p=2, dim=-1, keepdim=True)
+            return self.out_mu(self.head_mu(tokens[:, 0])), self.out_sigma(self.head_sigma(tokens[:, 1]))
+        return self.out(self.head_mu(tokens[:, 0])), None
 
 
 class Aggregator(nn.Module):
