@@ -241,3 +241,15 @@ def test_clap_targets_are_the_conditions_audioldm_would_make(extract_cache, extr
         expected = clap_encoder.encode_audio([load_audio_for_clap(extract_videos / clip["path"])
                                               for clip in sidecar["clips"]])
         assert torch.allclose(targets, expected, atol=1e-5), sidecar["clips"]
+
+
+def test_extract_with_nothing_usable_exits_1_and_names_each_clip(tmp_path, extract_models_toml):
+    from v2a_cli.testing.media import make_video
+
+    make_video(tmp_path / "data" / "silent.mp4", seconds=1.0, with_audio=False)
+    result = _run_cli("--models", str(extract_models_toml), "extract", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "cache"),
+                      "--workers", "0")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'data'}: no usable clips, 0 clips kept, 1 skipped: silent.mp4: no audio track; "
+        "fix or replace these videos"]
