@@ -98,8 +98,13 @@ def test_upload_generate_download_and_a_broken_file_in_the_browser(app, zoo_mode
                 and urlparse(request.url).hostname != "127.0.0.1" else None)
         page.goto(app["url"])
         page.get_by_text("Settings (all tabs)").click()
-        page.get_by_label("Steps (0: the preset's)").fill("2")
-        page.get_by_label("Seconds of sound").fill(str(SECONDS))
+        # On a busy machine a field filled while the page is still settling can lose its value: fill,
+        # leave the field (Gradio commits a number on change), and check the page kept it.
+        for label, value in (("Steps (0: the preset's)", "2"), ("Seconds of sound", str(SECONDS))):
+            field = page.get_by_label(label)
+            field.fill(value)
+            field.press("Tab")
+            playwright_api.expect(field).to_have_value(value)
         page.screenshot(path=shots / "1-empty.png", full_page=True)
 
         page.locator("#generate-input input[type=file]").set_input_files(image)
