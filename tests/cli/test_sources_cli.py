@@ -64,3 +64,13 @@ def test_compose_detect(v2a, media, tmp_path):
                          "--max-sources", "2", "--text", "rain", "-o", tmp_path / "scene.wav", *FAST)
     assert code == 0, err
     assert (tmp_path / "scene.wav").is_file()
+
+
+def test_generate_boxes_for_several_inputs_is_a_folder(v2a, media, tmp_path):
+    other = make_image(tmp_path / "park.png", size=(90, 70))
+    code, out, err = v2a("generate", media["street"], other, "--out-dir", tmp_path / "out", *FAST,
+                         "--sources", "detect", "--detect-threshold", "0", "--max-sources", "2",
+                         "--boxes", tmp_path / "boxes")
+    assert code == 0, err
+    with Image.open(tmp_path / "boxes" / "street.png") as a, Image.open(tmp_path / "boxes" / "park.png") as b:
+        assert a.size == (120, 80) and b.size == (90, 70)

@@ -46,3 +46,15 @@ def test_missing_detector_offline_is_one_line(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailableError, match="detector model 'nobody/no-such-owl' is not available"):
         load_model("detector", "nobody/no-such-owl")
+
+
+def test_query_embeddings_are_cached_on_disk(zoo_models, detector):
+    from v2a_cli.registry import cache_dir, load_model
+
+    first = detector.query_embeddings(["dog", "cat"])
+    path = detector._cache_path(("dog", "cat"))
+    assert path.is_file() and path.parent == cache_dir() / "detector"
+    fresh = load_model("detector", zoo_models.detector, device="cpu")
+    assert torch.equal(fresh.query_embeddings(["dog", "cat"]), first)
+    path.write_bytes(b"garbage")  # a damaged cache file is recomputed, never an error
+    assert torch.allclose(load_model("detector", zoo_models.detector).query_embeddings(["dog", "cat"]), first)

@@ -19,6 +19,7 @@ _COMMAND_MODULES = [
     "v2a_cli.cli.compose",
     "v2a_cli.cli.evaluate",
     "v2a_cli.cli.sources",
+    "v2a_cli.cli.web",
 ]
 
 for _name in _COMMAND_MODULES:

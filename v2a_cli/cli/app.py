@@ -63,7 +63,10 @@ def debug_enabled() -> bool:
 
 def report_error(message: str) -> None:
     """One line on stderr, as every known error is shown."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # escape: a message may hold brackets ("pip install 'v2a-cli[app]'") that are not markup.
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
 
 def progress_bars(quiet: bool):

@@ -117,9 +117,12 @@ def visual_conditions(pipeline: Pipeline, path: str | Path, options: GenerateOpt
     for seed in seeds:
         if kind == "video" and getattr(mapper, "has_aggregator", False):
             # SSV2A's video path: each frame's slots -> one CLAP per frame -> the temporal aggregator.
-            per_frame = torch.stack([mapper.map_slots(slots[None, : mapper.slots], seed=seed, **extra)[0]
-                                     for slots in sourced.frame_slots])
-            embedding = mapper.aggregate(per_frame, seed=seed)
+            # Frames are rows of one batch (padded with empty slots), drawing in turn from one seed.
+            width = min(mapper.slots, max(len(slots) for slots in sourced.frame_slots))
+            frames = torch.zeros(len(sourced.frame_slots), width, sourced.clips.shape[-1])
+            for i, slots in enumerate(sourced.frame_slots):
+                frames[i, : min(width, len(slots))] = slots[:width]
+            embedding = mapper.aggregate(mapper.map_slots(frames, seed=seed, **extra), seed=seed)
         elif getattr(mapper, "accepts_slots", False):
             embedding = mapper.map_slots(sourced.clips[None, : mapper.slots], seeds=[seed], **extra)[0]
         else:

@@ -12,6 +12,8 @@ and right) before resizing, so its boxes are scaled by the longer side; OWL-ViT 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -68,19 +70,37 @@ class OwlDetector:
 
     @torch.inference_mode()
     def query_embeddings(self, classes: Sequence[str], batch_size: int = 256) -> torch.Tensor:
-        """[Q, D] normalised text embeddings of the class queries (cached for the last list)."""
+        """[Q, D] normalised text embeddings of the class queries: kept for the last list, and on disk
+        under cache_dir()/detector/ (the ~800 sound classes take the text tower a while on a CPU)."""
         key = tuple(classes)
         if self._queries is None or self._queries[0] != key:
-            chunks = []
-            for start in range(0, len(key), batch_size):
-                texts = [QUERY_TEMPLATE.format(name) for name in key[start:start + batch_size]]
-                tokens = self.processor.tokenizer(texts, padding="max_length", truncation=True, return_tensors="pt")
-                out = self._base.get_text_features(input_ids=tokens["input_ids"].to(self.device),
-                                                   attention_mask=tokens["attention_mask"].to(self.device))
-                features = out.pooler_output if hasattr(out, "pooler_output") else out
-                chunks.append(features / features.norm(dim=-1, keepdim=True))
-            self._queries = (key, torch.cat(chunks))
+            path = self._cache_path(key)
+            queries = _read_queries(path, len(key))
+            if queries is None:
+                queries = torch.cat([self._embed_queries(key[start:start + batch_size])
+                                     for start in range(0, len(key), batch_size)]).float().cpu()
+                _write_queries(path, queries)
+            self._queries = (key, queries.to(self.device, self.model.dtype))
         return self._queries[1]
+
+    def _embed_queries(self, names: Sequence[str]) -> torch.Tensor:
+        texts = [QUERY_TEMPLATE.format(name) for name in names]
+        tokens = self.processor.tokenizer(texts, padding="max_length", truncation=True, return_tensors="pt")
+        out = self._base.get_text_features(input_ids=tokens["input_ids"].to(self.device),
+                                           attention_mask=tokens["attention_mask"].to(self.device))
+        features = out.pooler_output if hasattr(out, "pooler_output") else out
+        return features / features.norm(dim=-1, keepdim=True)
+
+    def _cache_path(self, classes: Sequence[str]) -> Path:
+        """The hash covers the detector's files (names, sizes, times), the template and the class names."""
+        from v2a_cli.registry import cache_dir
+
+        folder = Path(self.source)
+        files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+        key = {"format": 1, "folder": str(folder), "template": QUERY_TEMPLATE, "classes": list(classes),
+               "files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+        return cache_dir() / "detector" / f"{digest}.safetensors"
 
     @torch.inference_mode()
     def raw(self, images: Sequence[Any], classes: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,6 +151,27 @@ class OwlDetector:
             side = max(width, height)
             return float(side), float(side)
         return float(width), float(height)
+
+
+def _read_queries(path: Path, count: int) -> torch.Tensor | None:
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        return None
+    try:
+        queries = load_file(str(path))["queries"]
+    except Exception:  # a truncated or foreign file in our own cache: recompute and replace it
+        return None
+    return queries if len(queries) == count else None
+
+
+def _write_queries(path: Path, queries: torch.Tensor) -> None:
+    from safetensors.torch import save_file
+
+    from v2a_cli.files import atomic_output
+
+    with atomic_output(path, overwrite=True) as tmp:
+        save_file({"queries": queries.contiguous()}, str(tmp))
 
 
 @register_loader("detector")

@@ -1,0 +1,35 @@
+"""`v2a app` through the real CLI entry point: its options, and the one-line errors before anything starts.
+(The running app is tested in tests/web/.)"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+
+def test_help_lists_the_app_options(v2a):
+    code, stdout, _ = v2a("app", "--help")
+    assert code == 0
+    for option in ("--host", "--port", "--models", "--share", "--max-upload-mb"):
+        assert option in stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--max-upload-mb", "0"], "error: --max-upload-mb 0: must be positive"),
+    (["--port", "70000"], "error: --port 70000: must be between 1 and 65535"),
+])
+def test_bad_options_are_one_line_errors(v2a, args, message):
+    code, _, stderr = v2a("app", *args)
+    assert code == 1 and stderr.strip() == message
+
+
+def test_without_gradio_it_says_how_to_install_it_and_leaves_nothing(v2a, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "gradio", None)  # `import gradio` fails as if it were not installed
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    before = dict(os.environ)
+    code, _, stderr = v2a("app")
+    assert code == 1 and stderr.strip() == "error: the web app needs Gradio; install it with: pip install 'v2a-cli[app]'"
+    assert list(tmp_path.iterdir()) == [] and dict(os.environ) == before

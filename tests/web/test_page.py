@@ -1,0 +1,154 @@
+"""The page in this process, called over HTTP with gradio_client: the `/generate` API, errors, the queue."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from pathlib import Path
+
+import pytest
+import soundfile
+
+pytest.importorskip("gradio", reason="the web app's extra is not installed: pip install -e '.[app]'")
+
+
+UPLOAD_MB = 1.0
+SETTINGS = ["fast", 2, 3, 0.5, ""]  # preset, steps, seed, seconds, negative prompt
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def running_page(service):
+    from v2a_cli.web.server import ServeOptions, launch, offline_environment
+
+    with offline_environment(service.workdir):
+        from gradio_client import Client
+
+        from v2a_cli.web.page import build_page
+
+        page = build_page(service)
+        url, share_url = launch(page, ServeOptions(port=free_port(), max_upload_mb=UPLOAD_MB), service.workdir)
+        assert share_url is None and url.startswith("http://127.0.0.1:")
+        try:
+            yield page, Client(url, verbose=False)
+        finally:
+            page.close()
+
+
+@pytest.fixture
+def client(running_page):
+    return running_page[1]
+
+
+def test_generate_endpoint_takes_the_input_file_first_and_defaults_for_the_rest(client):
+    [parameters] = [endpoint["parameters"] for name, endpoint in client.view_api(print_info=False,
+                    return_format="dict")["named_endpoints"].items() if name == "/generate"]
+    assert parameters[0]["parameter_name"] == "input_file" and not parameters[0]["parameter_has_default"]
+    assert all(parameter["parameter_has_default"] for parameter in parameters[1:])
+
+
+def test_generate_endpoint_returns_the_wav_and_for_a_video_the_video(client, media):
+    from gradio_client import handle_file
+
+    from v2a_cli.media.video import probe_video
+
+    wav, video = client.predict(handle_file(str(media["image"])), steps=2, duration=0.5, api_name="/generate")
+    assert video is None
+    info = soundfile.info(wav)
+    assert (info.samplerate, info.frames) == (16000, 8000)
+    wav, video = client.predict(handle_file(str(media["video"])), steps=2, duration=0.5, api_name="/generate")
+    assert soundfile.info(wav).frames == 8000 and probe_video(video).has_audio
+
+
+def test_a_broken_file_is_the_one_line_message_and_the_server_keeps_answering(client, media):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="broken.png: not an image that can be read"):
+        client.predict(handle_file(str(media["broken"])), steps=2, duration=0.5, api_name="/generate")
+    wav, _ = client.predict(handle_file(str(media["image"])), steps=2, duration=0.5, api_name="/generate")
+    assert soundfile.info(wav).frames == 8000
+
+
+def test_a_second_request_waits_in_the_queue_until_the_first_is_done(client, service, media, monkeypatch):
+    from gradio_client import handle_file
+    from gradio_client.utils import Status
+
+    release, started = threading.Event(), threading.Event()
+    real_generate = service.generate
+    running: list[str] = []
+
+    def held(source, *args, **kwargs):  # the real generate, once the test lets the first request go on
+        running.append(str(source))
+        started.set()
+        release.wait(60)
+        return real_generate(source, *args, **kwargs)
+
+    monkeypatch.setattr(service, "generate", held)
+    first = client.submit(handle_file(str(media["image"])), steps=2, duration=0.5, api_name="/generate")
+    assert started.wait(60)
+    second = client.submit(handle_file(str(media["audio"])), steps=2, duration=0.5, api_name="/generate")
+    deadline = time.monotonic() + 30
+    while second.status().code != Status.IN_QUEUE and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert second.status().code == Status.IN_QUEUE and len(running) == 1
+    release.set()
+    assert first.result(timeout=120)[0].endswith("dog.wav")
+    assert second.result(timeout=120)[0].endswith("frog.wav")
+    assert len(running) == 2
+
+
+def test_compose_tab_mixes_what_was_filled_in(running_page, media):
+    page, _ = running_page
+    visuals = [str(media["image"]), 2.0, None, 1.0, None, 1.0]
+    texts = ["heavy rain", 1.0, "", 1.0, "", 1.0]
+    sounds = [str(media["audio"]), 0.5, None, 1.0]
+    status, *slots, files = page(*visuals, *texts, *sounds, 2, *SETTINGS, api_name="compose")
+    assert [Path(f).name for f in files] == ["scene.wav", "scene_v2.wav"]
+
+
+def test_interpolate_tab_takes_a_file_or_a_text_at_each_end(running_page, media):
+    page, _ = running_page
+    status, walk, walk_image, *steps, files = page(str(media["image"]), "", None, "a flute", 3, False, 0.1,
+                                                   *SETTINGS, api_name="interpolate")
+    assert [Path(f).name for f in files] == ["walk.wav", "00.wav", "01.wav", "02.wav"]
+
+
+def test_a_page_error_shows_in_the_tab_status_line(running_page, media):
+    page, _ = running_page
+    status, *rest = page(str(media["image"]), "", None, "", 3, False, 0.1, *SETTINGS, api_name="interpolate")
+    assert "no end; upload a file or type a text" in str(status)
+
+
+def test_a_port_in_use_is_a_one_line_error(service):
+    from v2a_cli.errors import V2AError
+    from v2a_cli.web.page import build_page
+    from v2a_cli.web.server import ServeOptions, launch
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(V2AError, match=f"--port {port} on 127.0.0.1: cannot listen"):
+            launch(build_page(service), ServeOptions(port=port), service.workdir)
+
+
+def test_an_upload_over_the_limit_is_refused(client, tmp_path):
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * int(UPLOAD_MB * 1024 * 1024 + 1024))
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 1048576 bytes"):
+        client.predict(handle_file(str(big)), steps=2, duration=0.5, api_name="/generate")
+    # The server refuses it too (not only the client that read the limit from the page's config).
+    import httpx
+
+    response = httpx.post(client.src.rstrip("/") + "/gradio_api/upload", files={"files": ("big.png", big.read_bytes())})
+    assert response.status_code == 413, response.text

@@ -1,0 +1,115 @@
+"""The app's functions (no Gradio) on the tiny zoo: each tab's result files, and one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+import soundfile
+from PIL import Image
+
+from v2a_cli.errors import V2AError
+from v2a_cli.generation.compose import Source
+from v2a_cli.web.service import Settings, options_for, preset_names
+
+FAST = Settings(steps=2, seed=3, duration=0.5)
+
+
+def assert_sound(path, seconds=0.5):
+    info = soundfile.info(path)
+    assert (info.samplerate, info.channels, info.frames) == (16000, 1, int(seconds * 16000))
+
+
+def test_generate_an_image_gives_a_wav_a_spectrogram_and_the_bridge_classes_per_variation(service, media):
+    result = service.generate(media["image"], FAST, prompt="rain", variations=2)
+    assert [sound.label for sound in result.sounds] == ["variation 1 (seed 3)", "variation 2 (seed 4)"]
+    for sound in result.sounds:
+        assert_sound(sound.audio)
+        assert sound.audio.parent.is_relative_to(service.workdir)
+        with Image.open(sound.spectrogram) as image:
+            assert image.format == "PNG" and image.height > 0
+    assert result.videos == []
+    assert 1 <= len(result.classes) <= 5 and sum(result.classes.values()) == pytest.approx(1.0, abs=1e-3)
+    assert result.files == [sound.audio for sound in result.sounds]
+
+
+def test_generate_a_video_also_gives_the_video_with_its_new_sound(service, media):
+    from v2a_cli.media.video import probe_video
+
+    result = service.generate(media["video"], FAST)
+    [video] = result.videos
+    assert video.suffix == ".mp4" and probe_video(video).has_audio
+    assert result.files == [result.sounds[0].audio, video]
+    assert result.classes
+
+
+def test_generate_a_sound_has_no_bridge_classes(service, media):
+    result = service.generate(media["audio"], FAST)
+    assert_sound(result.sounds[0].audio)
+    assert result.classes == {}
+
+
+def test_each_request_writes_into_its_own_folder(service, media):
+    first = service.generate(media["image"], FAST).sounds[0].audio
+    second = service.generate(media["image"], FAST).sounds[0].audio
+    assert first.name == second.name and first.parent != second.parent
+
+
+def test_a_broken_upload_is_the_cli_one_line_message_with_the_file_name(service, media):
+    with pytest.raises(V2AError) as caught:
+        service.generate(media["broken"], FAST)
+    message = str(caught.value)
+    assert message.startswith("broken.png: not an image that can be read")
+    assert str(media["broken"].parent) not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"variations": 9}, "variations 9: choose 1 to 4"),
+    ({"source": ""}, "no input; upload a picture, a video or a sound"),
+])
+def test_bad_requests_are_one_line_errors(service, media, kwargs, expected):
+    source = kwargs.pop("source", media["image"])
+    with pytest.raises(V2AError, match=expected):
+        service.generate(source, FAST, **kwargs)
+
+
+def test_presets_fill_what_the_settings_leave_open():
+    assert {"fast", "paper"} <= set(preset_names())
+    fast = Settings(preset="fast").options()
+    assert fast.steps == options_for("fast").steps < options_for("paper").steps
+    assert Settings(preset="fast", steps=7, negative_prompt=" ").options().steps == 7
+    assert Settings(negative_prompt=" ").options().negative_prompt is None
+    with pytest.raises(V2AError, match="preset 'slow'"):
+        Settings(preset="slow").options()
+
+
+def test_compose_mixes_pictures_texts_and_sounds(service, media):
+    sounds = service.compose([Source("image", str(media["image"]), 2.0), Source("text", "heavy rain"),
+                              Source("audio", str(media["audio"]), 0.5)], FAST, variations=2)
+    assert [sound.audio.name for sound in sounds] == ["scene.wav", "scene_v2.wav"]
+    for sound in sounds:
+        assert_sound(sound.audio)
+
+
+def test_compose_with_nothing_is_the_cli_message(service):
+    with pytest.raises(V2AError, match="no sources"):
+        service.compose([], FAST)
+
+
+def test_interpolate_gives_the_steps_in_order_and_the_joined_walk(service, media):
+    result = service.interpolate(str(media["image"]), "text:a flute melody", 3, FAST, crossfade=0.1)
+    assert [sound.audio.name for sound in result.steps] == ["00.wav", "01.wav", "02.wav"]
+    for sound in result.steps:
+        assert_sound(sound.audio)
+    assert_sound(result.walk, seconds=3 * 0.5 - 2 * 0.1)
+    assert result.walk_spectrogram.is_file()
+    assert result.files[0] == result.walk
+
+
+def test_interpolate_without_an_end_says_so(service, media):
+    with pytest.raises(V2AError, match="no end; upload a file or type a text"):
+        service.interpolate(str(media["image"]), "", 3, FAST)
+
+
+def test_progress_follows_the_denoising_steps(service, media):
+    seen: list[tuple[int, int]] = []
+    service.generate(media["image"], FAST, progress=lambda step, total: seen.append((step, total)))
+    assert seen[-1] == (2, 2) and {total for _, total in seen} == {2}

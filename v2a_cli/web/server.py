@@ -1,0 +1,131 @@
+"""Running the page: offline settings, one temporary folder removed on exit, a queue, an upload limit.
+
+    v2a app                      # http://127.0.0.1:7860, this machine only
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from v2a_cli.errors import V2AError
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# Set before Gradio is imported (it reads some of them at import): no telemetry, no version check,
+# nothing fetched from the Hub; uploads and results in our own temporary folder.
+OFFLINE_ENVIRONMENT = {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_RUN_HISTORY": "False",
+    "GRADIO_MCP_SERVER": "False",
+    "GRADIO_SSR_MODE": "False",
+}
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"  # interface to listen on; other hosts make the page reachable from the network
+    port: int = 7860  # TCP port
+    share: bool = False  # ask Gradio for a public *.gradio.live link (goes through the Internet)
+    max_upload_mb: float = 200.0  # largest upload accepted, in megabytes
+
+
+@contextmanager
+def offline_environment(workdir: Path) -> Iterator[None]:
+    """OFFLINE_ENVIRONMENT and Gradio's temporary folder in `workdir`, while the app runs."""
+    settings = {**OFFLINE_ENVIRONMENT, "GRADIO_TEMP_DIR": str(workdir / "gradio")}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def import_gradio():
+    try:
+        import gradio
+    except ModuleNotFoundError as exc:
+        if exc.name != "gradio":
+            raise
+        raise V2AError("the web app needs Gradio; install it with: pip install 'v2a-cli[app]'") from None
+    return gradio
+
+
+def launch(page, options: ServeOptions, workdir: Path) -> tuple[str, str | None]:
+    """Start `page` in the background with the queue, the upload limit and nothing sent off the machine.
+    Returns (local URL, share URL or None)."""
+    from v2a_cli.web.page import PAGE_CSS
+
+    page.queue(default_concurrency_limit=1, max_size=None)  # a second request waits; it never fails
+    try:
+        _, url, share_url = page.launch(
+            server_name=options.host, server_port=options.port, share=options.share,
+            max_file_size=f"{int(options.max_upload_mb * 1024 * 1024)}b", allowed_paths=[str(workdir)],
+            prevent_thread_lock=True, quiet=True, show_error=True, footer_links=["api"], run_history=False,
+            enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False, css=PAGE_CSS)
+    except OSError as exc:
+        raise V2AError(f"--port {options.port} on {options.host}: cannot listen ({exc}); choose another port "
+                       "with --port") from None
+    return url, share_url
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def serve(make_pipeline: Callable[[], object], options: ServeOptions = ServeOptions(), *,
+          on_ready: Callable[[str], None] = print, log: Callable[[str], None] = print) -> None:
+    """Load the models, start the page, and block until Ctrl+C or SIGTERM; then remove every file."""
+    if options.max_upload_mb <= 0:
+        raise V2AError(f"--max-upload-mb {options.max_upload_mb:g}: must be positive")
+    if not 0 < options.port < 65536:
+        raise V2AError(f"--port {options.port}: must be between 1 and 65535")
+    workdir = Path(tempfile.mkdtemp(prefix="v2a-app-"))
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        with offline_environment(workdir):
+            _serve(make_pipeline, options, workdir, on_ready, log)
+    except KeyboardInterrupt:
+        log("stopped")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _serve(make_pipeline: Callable[[], object], options: ServeOptions, workdir: Path,
+           on_ready: Callable[[str], None], log: Callable[[str], None]) -> None:
+    page = None
+    try:
+        import_gradio()
+        from v2a_cli.web.page import build_page
+        from v2a_cli.web.service import AppService
+
+        service = AppService(make_pipeline(), workdir)
+        log("loading models")
+        service.warm()
+        page = build_page(service)
+        url, share_url = launch(page, options, workdir)
+        if options.host not in LOCAL_HOSTS:
+            log(f"warning: listening on {options.host}: other machines on the network can use this page")
+        log(f"temporary files in {workdir} (removed on exit); Ctrl+C stops")
+        on_ready(url)
+        if share_url:
+            on_ready(share_url)
+        while True:
+            time.sleep(0.5)
+    finally:
+        if page is not None:
+            page.close()

@@ -1,0 +1,242 @@
+"""What the web page does, without Gradio: one warm `Pipeline`, results written under one work folder.
+
+Every request goes through the generation core (`generate_files` for Generate, `compose` and
+`interpolate` for the other tabs), one at a time (a lock: the models are shared and not thread-safe).
+Known failures are `V2AError`s with the CLI's one-line messages; the long upload path is shortened
+to the file's name, which is what the person uploaded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from v2a_cli.errors import V2AError
+from v2a_cli.generation import pipeline as pipeline_module
+from v2a_cli.generation.compose import Source
+from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
+
+MAX_VARIATIONS = 4  # sound slots on the Generate and Compose tabs
+MAX_POINTS = 8  # sound slots on the Interpolate tab
+DEFAULT_PRESET = "fast"
+
+# Used only while `generation.pipeline` has no PRESETS / GenerateOptions.from_preset (long-video
+# issue #8 adds them; then these two lines go and nothing else changes).
+FALLBACK_PRESETS: dict[str, dict] = {"fast": {"steps": 25, "scheduler": "dpm"},
+                                     "paper": {"steps": 200, "scheduler": "ddim"}}
+
+
+def preset_names() -> list[str]:
+    return list(getattr(pipeline_module, "PRESETS", FALLBACK_PRESETS))
+
+
+def supports(option: str) -> bool:
+    """Whether GenerateOptions has this field (so the page can show the control)."""
+    return option in {f.name for f in fields(GenerateOptions)}
+
+
+def options_for(preset: str, **overrides) -> GenerateOptions:
+    """A preset with overrides; None values and options this version does not have are left out."""
+    overrides = {name: value for name, value in overrides.items() if value is not None and supports(name)}
+    from_preset = getattr(GenerateOptions, "from_preset", None)
+    if from_preset is not None:
+        return from_preset(preset, **overrides).validate()
+    if preset not in FALLBACK_PRESETS:
+        raise V2AError(f"preset {preset!r}: expected one of {', '.join(FALLBACK_PRESETS)}")
+    return GenerateOptions(**{**FALLBACK_PRESETS[preset], **overrides}).validate()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The controls every tab shares."""
+
+    preset: str = DEFAULT_PRESET  # named set of steps/scheduler (generation.pipeline)
+    steps: int = 0  # denoising steps; 0: the preset's
+    seed: int = 0  # variation v uses seed + v
+    duration: float = 10.0  # seconds of audio
+    negative_prompt: str = ""  # text to steer away from ("" = none)
+
+    def options(self, **extra) -> GenerateOptions:
+        return options_for(
+            self.preset, steps=int(self.steps) if self.steps else None, seed=int(self.seed),
+            duration=float(self.duration), negative_prompt=self.negative_prompt.strip() or None, **extra)
+
+
+@dataclass
+class Sound:
+    audio: Path  # 16 kHz mono WAV
+    spectrogram: Path  # PNG
+    label: str  # what the page shows above the player
+
+
+@dataclass
+class GenerateResult:
+    sounds: list[Sound]  # one per variation
+    videos: list[Path] = field(default_factory=list)  # the input video with each sound (video input only)
+    classes: dict[str, float] = field(default_factory=dict)  # the bridge's sound classes -> weights
+
+    @property
+    def files(self) -> list[Path]:
+        return [sound.audio for sound in self.sounds] + self.videos
+
+
+@dataclass
+class InterpolateResult:
+    steps: list[Sound]  # start -> end, in order
+    walk: Path  # all steps joined with crossfades
+    walk_spectrogram: Path
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.walk] + [sound.audio for sound in self.steps]
+
+
+@contextmanager
+def short_paths(paths: Sequence[str | Path]) -> Iterator[None]:
+    """Re-raise V2AErrors with each uploaded file's long temporary path shown as its name."""
+    try:
+        yield
+    except V2AError as exc:
+        message = str(exc)
+        for path in paths:
+            path = Path(path)
+            if str(path) in message:
+                message = message.replace(str(path), path.name)
+        if message == str(exc):
+            raise
+        raise V2AError(message) from exc
+
+
+class AppService:
+    """The app's functions over one warm pipeline; results go to `workdir/results/NNNN/`."""
+
+    def __init__(self, pipeline: Pipeline, workdir: str | Path):
+        self.pipeline = pipeline
+        self.workdir = Path(workdir)
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+
+    def warm(self) -> None:
+        """Load the models every picture needs now, not on the first request. (CLAP's audio tower
+        loads with the first sound input and then stays.)"""
+        with self._lock:
+            for role in ("clip", "generator", "mapper"):
+                getattr(self.pipeline, role)
+
+    def _folder(self) -> Path:
+        folder = self.workdir / "results" / f"{next(self._counter):04d}"
+        folder.mkdir(parents=True)
+        return folder
+
+    def _sound(self, wav: Path, waveform: np.ndarray, label: str) -> Sound:
+        from v2a_cli.web.spectrogram import write_spectrogram
+
+        png = write_spectrogram(wav.with_suffix(".png"), waveform, self.pipeline.sample_rate)
+        return Sound(wav, png, label)
+
+    def _write(self, folder: Path, name: str, waveform: np.ndarray, label: str) -> Sound:
+        from v2a_cli.media.audio import write_wav
+
+        return self._sound(write_wav(folder / name, waveform, self.pipeline.sample_rate), waveform, label)
+
+    # -- Generate -----------------------------------------------------------------------------------
+    def generate(self, source: str | Path, settings: Settings = Settings(), *, prompt: str = "",
+                 variations: int = 1, join: str | None = None,
+                 progress: ProgressCallback | None = None) -> GenerateResult:
+        """One picture, video or sound -> `variations` sounds (and the video with each sound)."""
+        import soundfile
+
+        from v2a_cli.generation.batch import generate_files, plan_outputs
+        from v2a_cli.media.inputs import media_kind
+
+        if source is None or not str(source).strip():
+            raise V2AError("no input; upload a picture, a video or a sound")
+        path = Path(source)
+        with short_paths([path]):
+            if not 1 <= int(variations) <= MAX_VARIATIONS:
+                raise V2AError(f"variations {variations}: choose 1 to {MAX_VARIATIONS}")
+            kind = media_kind(path)
+            options = settings.options(prompt=prompt.strip() or None, variations=int(variations), join=join)
+            with self._lock:
+                folder = self._folder()
+                [plans] = plan_outputs([path], options, out_dir=folder)
+                report = generate_files(self.pipeline, [plans], options, progress=progress)
+                if report.failed:
+                    raise V2AError(report.failed[0][1])
+                result = GenerateResult([])
+                for plan in plans:
+                    waveform, _ = soundfile.read(plan.path, dtype="float32")
+                    result.sounds.append(self._sound(plan.path, waveform, f"variation {plan.variation + 1} (seed {plan.seed})"))
+                    if kind == "video":
+                        result.videos.append(self._mux(path, plan.path, waveform))
+                result.classes = self.bridge_classes(path, options)
+        return result
+
+    def _mux(self, video: Path, wav: Path, waveform: np.ndarray) -> Path:
+        from v2a_cli.media.mux import OUTPUT_FORMATS, mux_audio_into_video
+
+        suffix = video.suffix.lower() if video.suffix.lower() in OUTPUT_FORMATS else ".mp4"
+        out = wav.with_name(f"{wav.stem}_video{suffix}")
+        mux_audio_into_video(video, waveform, self.pipeline.sample_rate, out)
+        return out
+
+    def bridge_classes(self, path: Path, options: GenerateOptions) -> dict[str, float]:
+        """The sound classes the zero-shot bridge mixed for a picture or video, with their weights;
+        empty for a trained mapper or a sound input."""
+        from v2a_cli.media.inputs import media_kind
+
+        explain = getattr(self.pipeline.mapper, "explain", None)
+        if explain is None or media_kind(path) == "audio":
+            return {}
+        with torch.inference_mode():
+            [pairs] = explain(self.pipeline.clip_embedding(path, options)[None])
+        return {name: round(weight, 4) for name, weight in pairs}
+
+    # -- Compose ------------------------------------------------------------------------------------
+    def compose(self, sources: Sequence[Source], settings: Settings = Settings(), *, variations: int = 1,
+                progress: ProgressCallback | None = None) -> list[Sound]:
+        """Several pictures, texts and sounds with weights -> one scene's sound per variation."""
+        from v2a_cli.generation.compose import compose
+
+        files = [source.value for source in sources if source.kind != "text"]
+        with short_paths(files):
+            if not 1 <= int(variations) <= MAX_VARIATIONS:
+                raise V2AError(f"variations {variations}: choose 1 to {MAX_VARIATIONS}")
+            options = settings.options(variations=int(variations))
+            with self._lock:
+                waves = compose(self.pipeline, sources, options, progress=progress)
+                folder = self._folder()
+                return [self._write(folder, "scene.wav" if v == 0 else f"scene_v{v + 1}.wav", wave,
+                                    f"variation {v + 1} (seed {options.seed + v})")
+                        for v, wave in enumerate(waves)]
+
+    # -- Interpolate --------------------------------------------------------------------------------
+    def interpolate(self, start: str, end: str, points: int, settings: Settings = Settings(), *,
+                    slerp: bool = False, crossfade: float = 0.1,
+                    progress: ProgressCallback | None = None) -> InterpolateResult:
+        """`points` sounds walking from `start` to `end` (files or "text:..."), and the joined walk."""
+        from v2a_cli.generation.interpolate import crossfade_concat, interpolate, step_file_names
+
+        files = [source for source in (start, end) if not str(source).startswith("text:")]
+        with short_paths(files):
+            if not 2 <= int(points) <= MAX_POINTS:
+                raise V2AError(f"points {points}: choose 2 to {MAX_POINTS}")
+            for name, source in (("start", start), ("end", end)):
+                if not str(source).strip() or str(source).strip() == "text:":
+                    raise V2AError(f"no {name}; upload a file or type a text")
+            options = settings.options()
+            with self._lock:
+                waves = interpolate(self.pipeline, start, end, int(points), options, slerp=slerp, progress=progress)
+                folder = self._folder()
+                steps = [self._write(folder, name, wave, f"step {index + 1} of {len(waves)}")
+                         for index, (name, wave) in enumerate(zip(step_file_names(len(waves)), waves))]
+                walk = self._write(folder, "walk.wav", crossfade_concat(waves, self.pipeline.sample_rate, crossfade),
+                                   "the whole walk")
+        return InterpolateResult(steps, walk.audio, walk.spectrogram)
