@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from v2a_cli.errors import InputError, OutputExistsError
+from v2a_cli.errors import InputError, OutputExistsError, OutputWriteError, write_problem
 
 
 def _umask() -> int:
@@ -27,24 +27,41 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     """Yield a temporary path next to `path`; on success it replaces `path` in one rename.
 
     Raises OutputExistsError up front when `path` exists and not `overwrite`. Parent folders are
-    created. On any error the temporary file is removed, so no partial output is ever left.
+    created. On any error the temporary file is removed, so no partial output is ever left. A failing
+    write to the output itself (read-only disk, full disk, no permission) is an OutputWriteError.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(path)
     if path.is_dir():
         raise InputError(path, "is a folder; give a file name for the output")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder (so os.replace is a rename on one file system), same suffix (so format guessing works).
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Same folder (so os.replace is a rename on one file system), same suffix (so format guessing works).
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+    except OSError as exc:
+        raise OutputWriteError(path, write_problem(exc)) from None
     os.close(handle)
     temp = Path(temp_name)
     os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the modes a plain open() gives
     try:
         yield temp
         os.replace(temp, path)
+    except OSError as exc:
+        if not _is_write_failure(exc, temp, path):
+            raise
+        raise OutputWriteError(path, write_problem(exc)) from None
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _is_write_failure(exc: OSError, *ours: Path) -> bool:
+    """An error of writing our file (and not, say, of reading an input inside the with block)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+        return True
+    return exc.filename is not None and Path(exc.filename) in ours
 
 
 @contextmanager

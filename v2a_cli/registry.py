@@ -128,12 +128,17 @@ def parse_hub_ref(spec: str) -> HubRef | None:
     return HubRef(repo_id=repo, revision=revision or None)
 
 
-def _unavailable(kind: str, spec: str, why: str) -> ModelUnavailableError:
-    hint = (
-        "HF_HUB_OFFLINE=1 is set: run once online to cache it, or point the models file at a local copy"
-        if hub_offline()
-        else "check the name, your network, or point the models file (--models / V2A_MODELS) at a local copy"
-    )
+LOCAL_PATH_HINT = "check the path (in the models file, --models / V2A_MODELS, or the command's flag)"
+
+
+def _unavailable(kind: str, spec: str, why: str, hint: str | None = None) -> ModelUnavailableError:
+    """One line naming the model, why it is missing and the fix; the Hub advice only for a Hub id."""
+    if hint is None:
+        hint = (
+            "HF_HUB_OFFLINE=1 is set: run once online to cache it, or point the models file at a local copy"
+            if hub_offline()
+            else "check the name, your network, or point the models file (--models / V2A_MODELS) at a local copy"
+        )
     return ModelUnavailableError(f"{kind} model '{spec}' is not available ({why}); {hint}")
 
 
@@ -144,7 +149,7 @@ def resolve_dir(spec: str, *, kind: str, allow_patterns: list[str] | None = None
         return local
     ref = parse_hub_ref(spec)
     if ref is None:
-        raise _unavailable(kind, spec, "no such file or folder, and not a Hub id")
+        raise _unavailable(kind, spec, "no such file or folder, and not a Hub id", LOCAL_PATH_HINT)
     try:
         from huggingface_hub import snapshot_download
 
@@ -173,7 +178,7 @@ def resolve_file(spec: str, filename: str | None = None, *, kind: str, sha256: s
         return _download_url(spec, kind=kind, sha256=sha256)
     ref = parse_hub_ref(spec)
     if ref is None or not filename:
-        raise _unavailable(kind, spec, "no such file or folder, and not a Hub id")
+        raise _unavailable(kind, spec, "no such file or folder, and not a Hub id", LOCAL_PATH_HINT)
     try:
         from huggingface_hub import hf_hub_download
 

@@ -137,6 +137,148 @@ def test_version_is_eager_and_light():
     assert result.returncode == 0 and result.stdout.startswith("v2a ")
 
 
+@pytest.fixture
+def no_models(monkeypatch):
+    """Any model load fails the test: the checks under test must come first."""
+    import v2a_cli.registry
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the up-front checks failed")
+
+    monkeypatch.setattr(v2a_cli.registry, "load_model", refuse)
+
+
+def test_unwritable_out_dir_is_one_line_before_any_model_loads(v2a, media, tmp_path, monkeypatch, no_models):
+    import errno
+    import tempfile
+
+    (tmp_path / "afile").write_text("not a folder")
+    code, out_text, err = v2a("generate", str(media["image"]), "--out-dir", str(tmp_path / "afile" / "out"), *FAST)
+    assert code == 1 and err.strip().count("\n") == 0 and "is a file, not a folder" in err
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    code, out_text, err = v2a("generate", str(media["image"]), str(media["video"]), "--out-dir", str(tmp_path / "ro"),
+                              *FAST)
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines() == [f"error: {tmp_path / 'ro'}: read-only file system; choose an output folder "
+                                        "on a writable disk"]
+
+
+def test_a_write_failure_mid_batch_is_one_line_and_the_rest_of_the_batch_continues(v2a, media, tmp_path, monkeypatch):
+    import errno
+
+    import v2a_cli.media.audio as audio
+
+    real_write_bytes = Path.write_bytes
+
+    def disk_full_for_dog(self, data):
+        if self.name.startswith(".dog."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_bytes(self, data)
+
+    monkeypatch.setattr(audio.Path, "write_bytes", disk_full_for_dog)
+    out_dir = tmp_path / "out"
+    code, out_text, err = v2a("generate", str(media["image"]), str(media["video"]), "--out-dir", str(out_dir),
+                              "--duration", "1", "--batch-size", "1", *FAST)
+    assert code == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: {out_dir / 'dog.wav'}: no space left on the disk; free some space or choose another disk"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["street.wav"]  # no partial dog.wav
+
+
+def test_h264_into_webm_is_refused_before_any_model_loads(v2a, media, tmp_path, no_models):
+    code, out_text, err = v2a("generate", str(media["video"]), "-o", str(tmp_path / "street.webm"), *FAST)
+    assert code == 1 and "cannot hold h264 video without re-encoding" in err and "choose .mp4 or .mkv" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_symlinked_inputs_each_get_their_output(v2a, media, tmp_path):
+    links = tmp_path / "links"
+    links.mkdir()
+    for name in ("one.png", "two.png"):
+        (links / name).symlink_to(media["image"])
+    out_dir = tmp_path / "out"
+    code, out_text, err = v2a("generate", str(links / "one.png"), str(links / "two.png"), str(media["image"]),
+                              str(media["image"]), "--out-dir", str(out_dir), "--duration", "1", *FAST)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["dog.wav", "one.wav", "two.wav"]
+    assert f"note: {media['image']}: named more than once" in err  # the one de-duplication is said
+
+
+def test_outputs_renamed_for_a_name_clash_are_announced(v2a, media, tmp_path):
+    for folder in ("a", "b"):
+        make_image(tmp_path / folder / "x.png")
+    out_dir = tmp_path / "out"
+    code, out_text, err = v2a("generate", str(tmp_path / "a" / "x.png"), str(tmp_path / "b" / "x.png"),
+                              "--out-dir", str(out_dir), "--duration", "1", *FAST)
+    assert code == 0, err
+    assert (f"note: inputs with the same name: {tmp_path / 'a' / 'x.png'} -> {out_dir / 'x.wav'}, "
+            f"{tmp_path / 'b' / 'x.png'} -> {out_dir / 'x-2.wav'}") in err
+
+
+def test_seed_minus_one_is_a_random_seed_that_is_printed(v2a, media, tmp_path):
+    import re
+
+    code, out_text, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "a.wav"), "--seed", "-1",
+                              "--duration", "1", *FAST)
+    assert code == 0, err
+    seed = re.search(r"seed: (\d+) \(random; pass --seed \1 to repeat\)", err).group(1)
+    code, _, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "b.wav"), "--seed", seed,
+                       "--duration", "1", *FAST)
+    assert code == 0, err
+    assert np.array_equal(soundfile.read(tmp_path / "a.wav")[0], soundfile.read(tmp_path / "b.wav")[0])
+
+
+def test_sound_files_and_pictures_are_recognised_by_content(v2a, media, tmp_path):
+    from PIL import Image
+
+    gif = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (32, 32), (80 * i, 0, 0)) for i in range(3)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    Image.new("RGB", (32, 32), (0, 90, 0)).save(tmp_path / "leaf.tif")
+    Image.new("RGB", (32, 32), (0, 0, 90)).save(tmp_path / "noname", format="PNG")
+    out_dir = tmp_path / "out"
+    code, out_text, err = v2a("generate", str(gif), str(tmp_path / "leaf.tif"), str(tmp_path / "noname"),
+                              "--out-dir", str(out_dir), "--duration", "1", *FAST)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["anim.wav", "leaf.wav", "noname.wav"]
+
+
+def test_help_has_no_type_badges_and_a_plain_usage_line(v2a):
+    code, out_text, err = v2a("generate", "--help")
+    assert code == 0
+    assert "Usage: v2a generate [OPTIONS] INPUTS..." in out_text
+    for badge in ("<bool>", "<int>", "<float>", "<str>", "<path>", "list[str]", "{inputs}"):
+        assert badge not in out_text, badge
+    assert "INTEGER" in out_text and "FLOAT" in out_text
+
+
+def test_missing_local_model_path_gets_no_run_once_online_advice(v2a, media, tmp_path):
+    code, out_text, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "x.wav"),
+                              "--mapper", str(tmp_path / "no-such-mapper"), *FAST)
+    assert code == 1 and "no-such-mapper" in err and "check the path" in err
+    assert "online" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_library_warnings_are_shown_only_with_v2a_debug(monkeypatch, capsys):
+    import warnings
+
+    from v2a_cli.cli.app import library_warnings_captured
+
+    monkeypatch.delenv("V2A_DEBUG", raising=False)
+    with library_warnings_captured():
+        warnings.warn("Detected pickle protocol 2 in the checkpoint", UserWarning)
+    assert "pickle" not in capsys.readouterr().err
+    monkeypatch.setenv("V2A_DEBUG", "1")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with library_warnings_captured():
+            warnings.warn("Detected pickle protocol 2 in the checkpoint", UserWarning)
+    assert [str(w.message) for w in seen] == ["Detected pickle protocol 2 in the checkpoint"]
+
 def test_candidates_and_eta_from_the_command_line(v2a, media, tmp_path):
     out = tmp_path / "dog.wav"
     code, out_text, err = v2a("generate", str(media["image"]), "-o", str(out), "--duration", "1", "--candidates", "2",

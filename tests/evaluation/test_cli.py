@@ -34,7 +34,7 @@ def test_table_json_and_reported_bad_file(folders, zoo_models_toml, tmp_path, ca
     code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(folders / "gen"), "--refs",
                    str(folders / "refs"), "--images", str(folders / "images"), "--json", str(out), "--device", "cpu")
     captured = capsys.readouterr()
-    assert code == 0, captured.err
+    assert code == 1, captured.err  # scores over the readable files, but empty.flac was left out
     report = json.loads(out.read_text())
     assert set(report["metrics"]) == {"fd", "fad", "cs", "kl", "kl_sigmoid"}  # IS: too few files for 10 parts
     assert "is" in report["skipped"]
@@ -50,3 +50,32 @@ def test_unknown_metric_is_one_line(folders, capsys):
     assert run_cli("eval", str(folders / "gen"), "--refs", str(folders / "refs"), "--metrics", "fd,bleu") == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --metrics") and len(err.splitlines()) == 1
+
+
+def test_eval_with_no_names_in_common_exits_1_before_any_model(tmp_path, capsys, monkeypatch):
+    import v2a_cli.registry
+
+    monkeypatch.setattr(v2a_cli.registry, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
+    make_wav(tmp_path / "gen" / "dog.wav", seconds=1.0)
+    make_wav(tmp_path / "refs" / "cat.wav", seconds=1.0)
+    code = run_cli("eval", str(tmp_path / "gen"), "--refs", str(tmp_path / "refs"), "--metrics", "fd,fad,kl")
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "no generated file has a reference with the same name" in err
+
+
+def test_non_audio_files_in_eval_folders_are_listed_with_reasons_and_exit_1(tmp_path, zoo_models_toml, capsys):
+    for i in range(2):
+        make_wav(tmp_path / "gen" / f"clip{i}.wav", seconds=1.0, frequency=300 + 100 * i)
+        make_wav(tmp_path / "refs" / f"clip{i}.wav", seconds=1.0, frequency=320 + 100 * i)
+    (tmp_path / "gen" / "notes.txt").write_text("what I generated")
+    make_image(tmp_path / "gen" / "cover.png")
+    (tmp_path / "gen" / "._clip0.wav").write_bytes(b"macOS fork")  # hidden: not looked at
+    code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(tmp_path / "gen"), "--refs",
+                   str(tmp_path / "refs"), "--metrics", "kl,is", "--device", "cpu")
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    skipped = [line for line in captured.err.splitlines() if line.startswith("skipped: ")]
+    assert [line.split(":")[1].strip().rsplit("/", 1)[-1] for line in skipped] == ["cover.png", "notes.txt"]
+    assert all("not one of the generated sounds" in line for line in skipped)
+    assert "KL softmax" in captured.out  # the scores over the sound files are still shown

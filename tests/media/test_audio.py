@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile
 
-from v2a_cli.errors import InputError, OutputExistsError
+from v2a_cli.errors import InputError, OutputExistsError, OutputWriteError
 from v2a_cli.media.audio import load_audio, write_wav
 
 
@@ -96,12 +99,12 @@ def test_write_wav_refuses_to_overwrite_and_leaves_no_partial_file(tmp_path, mon
     write_wav(path, np.full(50, 0.25, dtype=np.float32), 16000, overwrite=True)
     assert len(soundfile.read(path)[0]) == 50
 
-    def failing_write(file, data, samplerate, **kwargs):
-        with open(file, "wb") as handle:
+    def failing_write(self, data):
+        with open(self, "wb") as handle:
             handle.write(b"RIFF partial")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(soundfile, "write", failing_write)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    with pytest.raises(OutputWriteError, match="broken.wav: no space left on the disk"):
         write_wav(tmp_path / "broken.wav", np.zeros(10, dtype=np.float32), 16000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]

@@ -99,3 +99,22 @@ def test_non_images_are_input_errors(tmp_path, name, content, problem):
 def test_missing_image(tmp_path):
     with pytest.raises(InputError, match="missing.png"):
         load_image(tmp_path / "missing.png")
+
+
+def test_large_picture_is_decoded_reduced_without_a_library_warning(tmp_path, monkeypatch):
+    import warnings
+
+    import v2a_cli.media.images as images
+
+    monkeypatch.setattr(images, "REDUCED_SIDE", 32)  # "large" scaled down so the test stays small
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20_000)  # PIL warns above this (errs above twice): 240 x 160
+    pixels = np.zeros((160, 240, 3), dtype=np.uint8)
+    pixels[:, 120:] = 255
+    Image.fromarray(pixels).save(tmp_path / "big.png")
+    Image.fromarray(pixels).save(tmp_path / "big.jpg", quality=95)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a DecompressionBombWarning would fail here
+        png, jpg = load_image(tmp_path / "big.png"), load_image(tmp_path / "big.jpg")
+    assert png.size == (48, 32)  # reduced by 5: short side 32 >= REDUCED_SIDE
+    assert 32 <= min(jpg.size) < 160  # JPEG: decoded at a smaller DCT scale
+    assert close_to(png.getpixel((5, 16)), (0, 0, 0)) and close_to(png.getpixel((42, 16)), (255, 255, 255))

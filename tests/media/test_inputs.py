@@ -101,3 +101,25 @@ def test_package_exports_are_lazy_aliases():
     assert media.sample_frames is video.sample_frames
     with pytest.raises(AttributeError):
         media.no_such_name
+
+
+def test_oga_sound_only_mp4_gif_tif_and_nameless_files_are_known_by_content(tmp_path, make_audio, sine):
+    from PIL import Image
+
+    ogg = make_audio("library.ogg", sine(0.5, 48000), 48000, "libopus")
+    oga = ogg.rename(tmp_path / "library.oga")
+    sound_only = make_audio("voice.mp4", sine(0.5, 16000), 16000, "aac")
+    m4a = make_audio("voice.m4a", sine(0.5, 16000), 16000, "aac")
+    frames = [Image.new("RGB", (16, 16), (90 * i, 0, 0)) for i in range(2)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    Image.new("RGB", (16, 16)).save(tmp_path / "scan.tif")
+    Image.new("RGB", (16, 16)).save(tmp_path / "download", format="PNG")
+    (tmp_path / "sound.bin").write_bytes(oga.read_bytes())
+
+    assert media_kind(oga) == "audio" and media_kind(m4a) == "audio"
+    assert media_kind(sound_only) == "audio"  # a .mp4 with no picture is a sound
+    assert media_kind(tmp_path / "anim.gif") == "image" and media_kind(tmp_path / "scan.tif") == "image"
+    assert media_kind(tmp_path / "download") == "image" and media_kind(tmp_path / "sound.bin") == "audio"
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(InputError, match="not an image, video or sound file"):
+        media_kind(tmp_path / "notes.txt")

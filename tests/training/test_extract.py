@@ -224,3 +224,15 @@ def test_two_ranks_cover_every_file_exactly_once(extract_cache, extract_models, 
     a = load_file(str(cache / "shard-00000.safetensors"))
     b = load_file(str(reference / "shard-00000.safetensors"))
     assert torch.equal(a["clap"], b["clap"]) and torch.equal(a["frame_clip"], b["frame_clip"])
+
+
+def test_extract_with_nothing_usable_exits_1_and_names_each_clip(tmp_path, extract_models_toml):
+    from v2a_cli.testing.media import make_video
+
+    make_video(tmp_path / "data" / "silent.mp4", seconds=1.0, with_audio=False)
+    result = _run_cli("--models", str(extract_models_toml), "extract", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "cache"),
+                      "--workers", "0")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'data'}: no usable clips, 0 clips kept, 1 skipped: silent.mp4: no audio track; "
+        "fix or replace these videos"]

@@ -58,10 +58,30 @@ def test_train_from_a_video_folder_extracts_first(tmp_path, extract_models, extr
     config = TrainConfig(out=tmp_path / "run", data=extract_videos, split_csv=extract_split_csv, kind="regression",
                          arch="mlp", expansion=1, epochs=2, batch_size=4, device="cpu", models=str(models_toml),
                          extract_options={"workers": 0, "shard_size": 2, "batch_size": 4})
-    mapper_dir = train_mapper(config)
+    updates = []
+    mapper_dir = train_mapper(config, progress=updates.append)
     assert (tmp_path / "run/embeddings").is_dir()
+    # What extraction kept and skipped, with reasons, before training starts.
+    notes = [update.note for update in updates if update.phase == "data"]
+    assert len(notes) == 1 and notes[0].startswith("4 clips kept, 4 skipped: ")
+    assert "silent_000005.mp4: no audio track" in notes[0]
     info = json.loads((mapper_dir / "config.json").read_text())["training"]["data"]
     # The CSV's 3 train clips that decode: one held out for validation; its test clip is never read.
     assert (info["n_train"], info["n_val"]) == (2, 1)
     mapper = load_mapper(str(mapper_dir))
     assert mapper.map(torch.randn(2, mapper.config.dim)).shape == (2, mapper.config.dim)
+
+
+def test_train_data_where_no_clip_is_usable_says_why_in_one_line_without_a_blank_line(tmp_path, capsys,
+                                                                                      extract_models_toml):
+    from v2a_cli.testing.media import make_video
+
+    data = tmp_path / "videos"
+    make_video(data / "bikes_noaudio.mp4", seconds=1.0, with_audio=False)
+    (data / "junk.mp4").write_text("not a video")
+    code, out, err = run_cli(["--models", str(extract_models_toml), "train", "--data", str(data), "--out",
+                              str(tmp_path / "run"), "--kind", "regression", "--arch", "mlp", "--device", "cpu"],
+                             capsys)
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, repr(err)
+    assert "no usable clips, 0 clips kept, 2 skipped: bikes_noaudio.mp4: no audio track; junk.mp4: " in err

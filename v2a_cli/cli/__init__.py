@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from v2a_cli.cli.app import app, debug_enabled, report_error
+from v2a_cli.cli.app import app, debug_enabled, library_warnings_captured, report_error
 from v2a_cli.errors import V2AError
 
 # Each module registers its commands on `app`. A module that is not there yet is skipped, so the
@@ -30,16 +30,43 @@ for _name in _COMMAND_MODULES:
             raise
 
 
+INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C (128 + SIGINT)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run `v2a ARGS`: known errors and usage errors as one line (exit 1 and 2), ^C as exit 130."""
+    import typer.main
+
+    from v2a_cli.cli.params import click, prepare_commands
+
+    command = prepare_commands(typer.main.get_command(app))
     try:
-        app(args=argv, prog_name="v2a", standalone_mode=True)
-    except SystemExit:
-        raise
+        with library_warnings_captured():
+            code = command.main(args=argv, prog_name="v2a", standalone_mode=False)
+    except click.exceptions.UsageError as exc:  # bad option values, missing arguments, unknown options
+        if debug_enabled():
+            raise
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        report_error(_usage_message(exc) + hint)
+        sys.exit(2)
+    except click.exceptions.ClickException as exc:
+        if debug_enabled():
+            raise
+        report_error(exc.format_message())
+        sys.exit(exc.exit_code or 1)
     except V2AError as exc:
         if debug_enabled():
             raise
         report_error(str(exc))
         sys.exit(1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        code = INTERRUPTED
+    if code == INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
         report_error("interrupted")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc) -> str:
+    """click's message on one line, without a trailing full stop before our hint."""
+    text = " ".join(exc.format_message().split())
+    return text.rstrip(".")

@@ -8,6 +8,9 @@ machine-readable output (paths, JSON) goes to stdout.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
@@ -61,12 +64,35 @@ def debug_enabled() -> bool:
     return os.environ.get("V2A_DEBUG", "").strip() not in ("", "0", "false", "no")
 
 
+@contextmanager
+def library_warnings_captured() -> Iterator[None]:
+    """Python warnings raised by libraries (PIL's DecompressionBombWarning, torch's pickle notes, ...)
+    are not shown: our own one-line messages say what matters. V2A_DEBUG=1 shows them all."""
+    if debug_enabled():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def report_error(message: str) -> None:
     """One line on stderr, as every known error is shown."""
     from rich.markup import escape
 
     # escape: a message may hold brackets ("pip install 'v2a-cli[app]'") that are not markup.
     stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+
+
+def report_note(message: str) -> None:
+    """One line of information on stderr (not an error): a renamed output, a de-duplicated input."""
+    stderr.print(f"note: {message}", highlight=False, markup=False, soft_wrap=True)
+
+
+def announce_seed(asked: int, used: int) -> None:
+    """--seed -1 draws a random seed: say which, so the run can be repeated."""
+    if asked != used:
+        stderr.print(f"seed: {used} (random; pass --seed {used} to repeat)", highlight=False, soft_wrap=True)
 
 
 def progress_bars(quiet: bool):

@@ -8,9 +8,9 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, make_pipeline, stderr, stdout
+from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stderr, stdout
 from v2a_cli.cli.options import candidate_note
-from v2a_cli.errors import InputError, OutputExistsError, V2AError
+from v2a_cli.errors import InputError, V2AError
 
 
 def parse_sources(images: list[str], texts: list[str], audios: list[str]) -> list:
@@ -32,16 +32,16 @@ def parse_sources(images: list[str], texts: list[str], audios: list[str]) -> lis
     return sources
 
 
-def planned_outputs(output: Path, variations: int, overwrite: bool) -> list[Path]:
-    """scene.wav, scene_v2.wav, ... (one per variation); refuses existing ones unless overwrite."""
+def planned_outputs(output: Path, variations: int, overwrite: bool, duration: float = 10.0) -> list[Path]:
+    """scene.wav, scene_v2.wav, ... (one per variation), checked by `preflight` (existing ones refused
+    unless overwrite, the folder writable, room on the disk)."""
+    from v2a_cli.media.preflight import preflight_all, wav_bytes
+
     if output.suffix.lower() != ".wav":
         raise V2AError(f"-o {output}: write a .wav file")
     paths = [output if v == 0 else output.with_name(f"{output.stem}_v{v + 1}{output.suffix}")
              for v in range(variations)]
-    if not overwrite:
-        for path in paths:
-            if path.exists():
-                raise OutputExistsError(path)
+    preflight_all(paths, overwrite=overwrite, bytes_each=wav_bytes(duration))
     return paths
 
 
@@ -64,7 +64,7 @@ def compose(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     eta: float = options.ETA,
     candidates: int = options.CANDIDATES,
-    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
@@ -93,6 +93,7 @@ def compose(
     from v2a_cli.generation.compose import mixed_conditions
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.audio import write_wav
+    from v2a_cli.validation import check_option
 
     opts = global_options(ctx)
     options = GenerateOptions(
@@ -102,10 +103,10 @@ def compose(
         detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta,
         candidates=candidates,
     ).validate()
-    if var_samples < 1:
-        raise V2AError(f"--var-samples {var_samples}: must be at least 1")
+    check_option("var_samples", var_samples)
+    announce_seed(seed, options.seed)
     sources = parse_sources(images, texts, audios)
-    paths = planned_outputs(output, variations, overwrite)
+    paths = planned_outputs(output, variations, overwrite, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
                              detector=detector)
@@ -116,7 +117,7 @@ def compose(
         validate_sources(sources)
 
     # Every source is read and embedded before anything is generated or written.
-    seeds = [seed + v for v in range(variations)]
+    seeds = [options.seed + v for v in range(variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
     with progress_bars(opts.quiet) as bars:
         steps_task = bars.add_task("denoising", total=steps)

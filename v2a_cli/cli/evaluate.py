@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, progress_bars, stderr, stdout
+from v2a_cli.cli.app import app, global_options, progress_bars, report_error, stderr, stdout
 
 METRIC_LABELS: dict[str, str] = {
     "fd": "FD (PANNs) ↓", "fad": "FAD (VGGish) ↓", "cs": "CS (CLIP×Wav2CLIP) ↑", "kl": "KL softmax ↓",
@@ -26,7 +26,7 @@ def evaluate_command(
     metrics: str = typer.Option("fd,fad,cs,kl,is", "--metrics", help="Comma-separated: fd, fad, cs, kl, is."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --json file."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Files per model call."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Files per model call."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     panns: Optional[str] = typer.Option(None, "--panns", help="PANNs CNN14 checkpoint (short name, path, URL or Hub id)."),
     vggish: Optional[str] = typer.Option(None, "--vggish", help="VGGish checkpoint."),
@@ -35,14 +35,15 @@ def evaluate_command(
     """Score generated sounds: FD, FAD, CS, KL, IS. Embeddings are cached per file, so reruns are fast."""
 
     from v2a_cli.distributed import current_ranks, gather, process_group
-    from v2a_cli.errors import OutputExistsError
     from v2a_cli.evaluation.evaluator import evaluate, parse_metrics
     from v2a_cli.models_config import ModelsConfig
 
     opts = global_options(ctx)
     wanted = parse_metrics(metrics)  # a typo fails before any model loads
-    if json_out is not None and json_out.exists() and not overwrite:
-        raise OutputExistsError(json_out)
+    if json_out is not None:
+        from v2a_cli.media.preflight import preflight_all
+
+        preflight_all([json_out], overwrite=overwrite, bytes_each=0)
     models = ModelsConfig.load(opts.models).with_overrides(panns=panns, vggish=vggish, wav2clip=wav2clip)
 
     bars = progress_bars(opts.quiet)
@@ -66,7 +67,7 @@ def evaluate_command(
                               device=ranks.device(device), batch_size=batch_size, progress=progress)
 
     for line in result.problems:
-        stderr.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+        stderr.print(f"skipped: {line}", highlight=False, markup=False, soft_wrap=True)
     _print_unpaired("generated files without a reference", result.unpaired_generated)
     _print_unpaired("references without a generated file", result.unpaired_references)
     for note in result.notes:
@@ -81,6 +82,10 @@ def evaluate_command(
         with atomic_output(json_out, overwrite=overwrite) as temp:
             temp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         stderr.print(f"wrote {json_out}", highlight=False)
+    if result.problems:  # scores over the rest are shown, but the run did not do all that was asked
+        report_error(f"{len(result.problems)} file{'s' if len(result.problems) != 1 else ''} left out "
+                     "(listed above as 'skipped'); the scores are over the other files")
+        raise typer.Exit(code=1)
 
 
 def _print_unpaired(title: str, paths: list[str]) -> None:

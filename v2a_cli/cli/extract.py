@@ -30,14 +30,16 @@ def extract(
 ) -> None:
     """Embed every video of a folder (per-frame CLIP, per-clip CLAP) into shards; killed runs resume."""
 
-    from v2a_cli.errors import OutputExistsError
+    from v2a_cli.media.preflight import check_output_folder, preflight_all
     from v2a_cli.models_config import ModelsConfig
-    from v2a_cli.training.extract import extract_folder
+    from v2a_cli.training.extract import extract_folder, report_summary, require_clips
 
     opts = global_options(ctx)
     models = ModelsConfig.load(opts.models).with_overrides(clip=clip, clap=clap)
-    if pairs_out is not None and pairs_out.exists() and not overwrite:
-        raise OutputExistsError(pairs_out)  # before hours of extraction, not after
+    # Before hours of extraction, not after: the cache folder and --pairs-out can be written.
+    check_output_folder(out)
+    if pairs_out is not None:
+        preflight_all([pairs_out], overwrite=overwrite, bytes_each=0)
 
     bars = progress_bars(opts.quiet)
     with bars:
@@ -48,12 +50,13 @@ def extract(
             device=device, progress=lambda done, total: bars.update(task, completed=done, total=total),
         )
 
+    require_clips(report, data)  # nothing usable: exit 1, not a cache of nothing
     rank_note = f" (rank {report.rank} of {report.world_size})" if report.world_size > 1 else ""
     stderr.print(
-        f"{report.clips_kept} clips kept, {report.clips_skipped} skipped{rank_note}; "
-        f"shards: {report.shards_written} written, {report.shards_reused} already done, "
-        f"{report.shards_total} in the cache. Skipped clips and reasons: {report.skipped_path}",
-        highlight=False, soft_wrap=True,
+        f"{report_summary(report)}{rank_note}. Shards: {report.shards_written} written, "
+        f"{report.shards_reused} already done, {report.shards_total} in the cache. "
+        f"Skipped clips and reasons: {report.skipped_path}",
+        highlight=False, markup=False, soft_wrap=True,
     )
     stdout.print(str(out))
     if pairs_out is not None:

@@ -8,7 +8,9 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, make_pipeline, progress_bars, report_error, stderr, stdout
+from v2a_cli.cli.app import (
+    announce_seed, app, global_options, make_pipeline, progress_bars, report_error, report_note, stderr, stdout,
+)
 from v2a_cli.cli.options import candidate_note
 
 
@@ -30,7 +32,7 @@ def generate(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     eta: float = options.ETA,
     candidates: int = options.CANDIDATES,
-    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24 for AudioLDM)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
@@ -57,9 +59,10 @@ def generate(
 ) -> None:
     """Write a sound that fits each picture or video."""
     from v2a_cli.distributed import current_ranks, gather, process_group
-    from v2a_cli.generation.batch import generate_files, plan_outputs
+    from v2a_cli.generation.batch import generate_files, plan_outputs, preflight_plans, renamed_outputs
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
+    from v2a_cli.validation import RANDOM_SEED
 
     opts = global_options(ctx)
     options = GenerateOptions(
@@ -75,19 +78,31 @@ def generate(
 
         raise V2AError("--boxes draws the detected sources; add --sources detect")
     ranks = current_ranks()  # under torchrun: this process's share of the inputs, and its own GPU
-    with process_group(ranks):
-        pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap,
-                                 device=ranks.device(device), dtype=dtype, bridge_top_k=bridge_top_k,
-                                 bridge_temperature=bridge_temperature, detector=detector)
+    if ranks.distributed and seed == RANDOM_SEED:
+        from v2a_cli.errors import V2AError
 
-        paths, input_errors = expand_inputs(inputs)
-        for error in input_errors if ranks.is_main else []:
-            report_error(str(error))
-        failed = len(input_errors) if ranks.is_main else 0
-        written, order = [], {}
-        if paths:
-            every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video)
-            order = {str(plan.path): i for i, plan in enumerate(p for outputs in every for p in outputs)}
+        raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
+    announce_seed(seed, options.seed)
+
+    # Everything that can be checked without a model is checked before one loads.
+    paths, input_errors = expand_inputs(inputs, on_note=report_note if ranks.is_main else None)
+    for error in input_errors if ranks.is_main else []:
+        report_error(str(error))
+    failed = len(input_errors) if ranks.is_main else 0
+    every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
+    for note in renamed_outputs(every) if ranks.is_main else []:
+        report_note(note)
+    every, problems = preflight_plans(every, options, overwrite=overwrite)
+    for _, message in problems if ranks.is_main else []:
+        report_error(message)
+    failed += len(problems) if ranks.is_main else 0
+    written: list[str] = []
+    order = {str(plan.path): i for i, plan in enumerate(p for outputs in every for p in outputs)}
+    with process_group(ranks):
+        if every:
+            pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap,
+                                     device=ranks.device(device), dtype=dtype, bridge_top_k=bridge_top_k,
+                                     bridge_temperature=bridge_temperature, detector=detector)
             plans = ranks.shard(every)
             if boxes is not None:
                 from v2a_cli.cli.sources import write_boxes_for

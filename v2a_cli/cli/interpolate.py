@@ -8,9 +8,9 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, make_pipeline, stderr, stdout
+from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stderr, stdout
 from v2a_cli.cli.options import candidate_note
-from v2a_cli.errors import OutputExistsError, V2AError
+from v2a_cli.errors import V2AError
 
 
 def _endpoint(name: str, path: Optional[str], text: Optional[str], path_flag: str, text_flag: str) -> str:
@@ -39,9 +39,12 @@ def _check_endpoint(source: str, flag: str) -> None:
     media_kind(path)
 
 
-def planned_outputs(out_dir: Path, steps: int, concat: Optional[Path], overwrite: bool) -> list[Path]:
-    """The step files (then the concat file); refuses existing ones unless overwrite."""
+def planned_outputs(out_dir: Path, steps: int, concat: Optional[Path], overwrite: bool,
+                    duration: float = 10.0) -> list[Path]:
+    """The step files (then the concat file), checked by `preflight` (existing ones refused unless
+    overwrite, the folders writable, room on the disk)."""
     from v2a_cli.generation.interpolate import step_file_names
+    from v2a_cli.media.preflight import preflight_all, wav_bytes
 
     if out_dir.exists() and not out_dir.is_dir():
         raise V2AError(f"-o {out_dir}: is a file; give a folder for the step files")
@@ -50,10 +53,7 @@ def planned_outputs(out_dir: Path, steps: int, concat: Optional[Path], overwrite
         if concat.suffix.lower() != ".wav":
             raise V2AError(f"--concat {concat}: write a .wav file")
         paths.append(concat)
-    if not overwrite:
-        for path in paths:
-            if path.exists():
-                raise OutputExistsError(path)
+    preflight_all(paths, overwrite=overwrite, bytes_each=wav_bytes(duration))
     return paths
 
 
@@ -80,7 +80,7 @@ def interpolate(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     eta: float = options.ETA,
     candidates: int = options.CANDIDATES,
-    seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout."),
+    seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout; -1 draws one (printed)."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
     fps: float = typer.Option(1.0, "--fps", help="Video endpoints: frames sampled per second."),
@@ -108,18 +108,19 @@ def interpolate(
     opts = global_options(ctx)
     start_source = _endpoint("start", start, from_text, "START", "--from-text")
     end_source = _endpoint("end", to, to_text, "--to", "--to-text")
-    if points < 2:
-        raise V2AError(f"--steps {points}: an interpolation needs at least 2 sounds (the two ends)")
-    if denoise_steps < 1:  # checked here so that the message names this command's option
-        raise V2AError(f"--denoise-steps {denoise_steps}: must be at least 1")
-    if crossfade < 0:
-        raise V2AError(f"--crossfade {crossfade}: must be zero or positive")
+    from v2a_cli.validation import check_option
+
+    # Also checked while parsing; here for a call from Python (typer's own test runner, a script).
+    check_option("points", points, command="interpolate", flag="--steps")
+    check_option("denoise_steps", denoise_steps)
+    check_option("crossfade", crossfade)
     options = GenerateOptions(
         steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
         max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
         mapper_guidance=mapper_guidance, batch_size=batch_size, eta=eta, candidates=candidates,
     ).validate()
-    paths = planned_outputs(output, points, concat, overwrite)
+    announce_seed(seed, options.seed)
+    paths = planned_outputs(output, points, concat, overwrite, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
 
@@ -128,7 +129,7 @@ def interpolate(
     with progress_bars(opts.quiet) as bars:
         steps_task = bars.add_task("denoising", total=denoise_steps)
         choices: list[dict] = []
-        waves = pipeline.synthesize_batched(conditions, [seed] * points, options,  # same noise every step
+        waves = pipeline.synthesize_batched(conditions, [options.seed] * points, options,  # same noise every step
                                       lambda step, total: bars.update(steps_task, completed=step, total=total),
                                       report=choices)
     for path, wave, choice in zip(paths, waves, choices):

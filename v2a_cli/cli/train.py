@@ -39,9 +39,11 @@ def train_command(
     """Train a CLIP -> CLAP mapper; prints the exported mapper folder (for `v2a generate --mapper`)."""
     import os
 
+    from v2a_cli.media.preflight import check_output_folder
     from v2a_cli.training.train import TrainConfig, train_mapper
 
     options = global_options(ctx)
+    check_output_folder(out)  # the run folder can be written: found now, not after an epoch
     config = TrainConfig(
         out=out, pairs=pairs, data=data, split_csv=split_csv, kind=kind, arch=arch, depth=depth, expansion=expansion,
         heads=heads, dim_head=dim_head, ff_mult=ff_mult, aggregate=aggregate, epochs=epochs, batch_size=batch_size,
@@ -55,33 +57,42 @@ def train_command(
 
 
 class TrainProgress:
-    """Rich progress on stderr (rank 0 only): a bar per epoch with the last train/val loss and val cosine."""
+    """Rich progress on stderr (rank 0 only): a bar per epoch with the last train/val loss and val cosine.
+
+    The bar starts with the first step, so an error before training (bad data, bad options) is printed
+    alone, not after an empty bar's blank line."""
 
     def __init__(self, enabled: bool = True):
-        self.enabled = enabled
+        import os
+
+        self.enabled = enabled and os.environ.get("RANK", "0") == "0"
         self.bar = None
         self.task = None
         self.last = ""
 
     def __enter__(self) -> "TrainProgress":
-        import os
-
-        if self.enabled and os.environ.get("RANK", "0") == "0":
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"), console=stderr,
-                                transient=False)
-            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
 
+    def _start(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"), console=stderr,
+                            transient=False)
+        self.bar.start()
+
     def __call__(self, update) -> None:
-        if self.bar is None:
+        if not self.enabled:
             return
+        if update.phase == "data":
+            stderr.print(f"data: {update.note}", highlight=False, markup=False, soft_wrap=True)
+            return
+        if self.bar is None:
+            self._start()
         if update.phase == "step":
             label = f"{update.epoch}/{update.epochs}"
             if self.task is None:

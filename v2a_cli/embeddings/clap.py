@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.embeddings import clap_convert
-from v2a_cli.errors import CheckpointError, V2AError
+from v2a_cli.errors import CheckpointError, V2AError, first_line
 from v2a_cli.files import atomic_output
 from v2a_cli.registry import cache_dir, register_loader, resolve_dir, resolve_file
 
@@ -286,7 +286,7 @@ def load_converted(folder: Path):
         feature_extractor = ClapFeatureExtractor.from_pretrained(folder)
         state = load_file(str(folder / clap_convert.WEIGHTS_NAME))
     except Exception as exc:  # truncated safetensors, bad JSON: the folder is broken
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        first = first_line(exc)
         raise CheckpointError(f"{folder}: cannot read the converted CLAP ({first}); delete it and convert again")
     if feature_extractor.sampling_rate != clap_convert.SAMPLE_RATE or config.audio_config.enable_fusion:
         raise CheckpointError(f"{folder}: expected an unfused 48 kHz CLAP (AudioLDM's); convert the AudioLDM .ckpt")

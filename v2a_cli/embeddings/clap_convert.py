@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from v2a_cli.errors import CheckpointError, V2AError
+from v2a_cli.errors import CheckpointError, V2AError, first_line
 from v2a_cli.files import atomic_folder
 
 CKPT_PREFIX = "cond_stage_model.model."
@@ -270,7 +270,7 @@ def read_audioldm_clap_state(ckpt_path: str | Path) -> dict[str, torch.Tensor]:
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file; check the path")
     except Exception as exc:  # pickle.UnpicklingError for foreign objects, RuntimeError for truncated zips
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        first = first_line(exc)
         raise V2AError(f"{path}: cannot be read as a weights-only PyTorch checkpoint ({first}); "
                        "use the original AudioLDM .ckpt (it is never unpickled beyond tensors)")
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None

@@ -83,14 +83,21 @@ def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def list_by_stem(folder: str | Path, exts: frozenset[str], what: str) -> tuple[dict[str, Path], list[str]]:
-    """Files of `folder` (recursive, sorted) keyed by stem; a repeated stem is a problem, first one kept."""
+    """Files of `folder` (recursive, sorted) keyed by stem. Each file left out is a problem with its
+    reason: a repeated stem (the first one is kept) or a file that is not one of `what`. Hidden files
+    (".name", macOS "._name" forks) are not looked at."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, f"no such folder; give the folder of {what}")
     files: dict[str, Path] = {}
     problems: list[str] = []
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in exts and not p.name.startswith(".") and p.is_file()):
-        if path.stem in files:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if path.suffix.lower() not in exts:
+            problems.append(f"{path}: not one of the {what} (a {path.suffix or 'name without extension'} file); "
+                            "left out")
+        elif path.stem in files:
             problems.append(f"{path}: same name as {files[path.stem]}; files are paired by name, so this one is left out")
         else:
             files[path.stem] = path
@@ -235,6 +242,10 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
             prompts, problems = list_by_stem(images_dir, PROMPT_EXTS, "images or videos")
             result.problems += problems
 
+    if references and NEEDS_REFERENCES & set(wanted) and not set(generated) & set(references):
+        raise V2AError(f"no generated file has a reference with the same name ({len(generated)} generated in "
+                       f"{generated_dir}, {len(references)} references in {refs_dir}); files are paired by name, "
+                       "so name each generated sound like its reference")
     kinds = {METRIC_NETWORK[m] for m in wanted if m not in result.skipped}
     networks = {kind: load_model(kind, getattr(models, kind), device=torch_device) for kind in sorted(kinds)}
     result.networks = {kind: net.identity for kind, net in networks.items()}

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from v2a_cli.errors import InputError, OutputExistsError, V2AError
+from v2a_cli.errors import InputError, OutputExistsError, OutputWriteError, V2AError
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
 from v2a_cli.media.mux import OUTPUT_FORMATS
 
@@ -37,6 +37,40 @@ class BatchReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions, *, overwrite: bool = False
+                    ) -> tuple[list[list[PlannedOutput]], list[tuple[str, str]]]:
+    """`media.preflight.preflight` on every planned output, before any model loads.
+
+    Returns (the plans that can be written, [(input, one-line problem)] for the inputs that cannot);
+    a folder-wide problem (unwritable, read-only, full, a file) raises V2AError.
+    """
+    from v2a_cli.media.preflight import preflight, wav_bytes
+
+    outputs = [plan.path for outputs in plans for plan in outputs]
+    videos = {plan.path: plan.source for outputs in plans for plan in outputs if plan.as_video}
+    problems = preflight(outputs, overwrite=overwrite, video_sources=videos, bytes_each=wav_bytes(options.duration))
+    kept: list[list[PlannedOutput]] = []
+    failed: list[tuple[str, str]] = []
+    for outputs in plans:
+        found = [problems[plan.path] for plan in outputs if plan.path in problems]
+        if found:
+            failed.append((str(outputs[0].source), found[0]))
+        else:
+            kept.append(list(outputs))
+    return kept, failed
+
+
+def renamed_outputs(plans: Sequence[Sequence[PlannedOutput]]) -> list[str]:
+    """One note per group of inputs sharing a name, saying which input goes to which output."""
+    by_stem: dict[str, list[PlannedOutput]] = {}
+    for outputs in plans:
+        by_stem.setdefault(outputs[0].source.stem, []).append(outputs[0])
+    return [
+        "inputs with the same name: " + ", ".join(f"{plan.source} -> {plan.path}" for plan in group)
+        for group in by_stem.values() if len(group) > 1
+    ]
 
 
 def _variation_name(stem: str, variation: int) -> str:
@@ -73,7 +107,7 @@ def plan_outputs(inputs: Sequence[Path], options: GenerateOptions, *, output: Pa
         while stem in taken:  # two inputs with the same name from different folders
             stem, n = f"{source.stem}-{n}", n + 1
         taken.add(stem)
-        video = as_video and source.suffix.lower() in VIDEO_OUT_SUFFIXES
+        video = as_video and source.suffix.lower() in VIDEO_OUT_SUFFIXES and media_kind(source) == "video"
         suffix = source.suffix.lower() if video else ".wav"
         plans.append([
             PlannedOutput(source, v, options.seed + v, out_dir / (_variation_name(stem, v) + suffix), video)
@@ -108,7 +142,7 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
         for (plan, _), wave, choice in zip(batch, waves, choices):
             try:
                 _write(pipeline, plan, wave, overwrite)
-            except (InputError, OutputExistsError) as exc:
+            except (InputError, OutputExistsError, OutputWriteError) as exc:  # the rest of the batch goes on
                 fail(str(plan.source), str(exc))
                 continue
             report.written.append(plan.path)

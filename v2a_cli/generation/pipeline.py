@@ -11,7 +11,6 @@ through CLIP and the mapper, an audio file through CLAP's audio tower, a text th
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,6 +21,7 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
 from v2a_cli.models_config import ModelsConfig
+from v2a_cli.validation import MAX_CANDIDATES  # noqa: F401  (--candidates' limit; kept importable here)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -53,43 +53,30 @@ class GenerateOptions:
     cycle_samples: int | None = None  # SSV2A mapper: remixes drawn per round (None: its default, 64)
 
     def validate(self) -> "GenerateOptions":
+        """Every numeric field finite and in its range (v2a_cli/validation.py), names known; seed -1 made random.
+
+        Returns the options to use (a copy with the drawn seed when seed was -1)."""
+        from dataclasses import replace
+
+        from v2a_cli.validation import MAX_SEED, check_options, resolve_seed
+
+        check_options(self)
+        if self.seed >= 0 and self.seed + self.variations - 1 > MAX_SEED:
+            raise V2AError(f"--seed {self.seed}: with {self.variations} variations the last seed passes {MAX_SEED}; "
+                           "choose a smaller seed")
         if self.sources not in SOURCE_MODES:
             raise V2AError(f"--sources {self.sources}: expected one of {', '.join(SOURCE_MODES)}")
-        if not 0 <= self.max_sources <= 64:
-            raise V2AError(f"--max-sources {self.max_sources}: must be between 0 and 64")
-        if not (math.isfinite(self.detect_threshold) and 0.0 <= self.detect_threshold < 1.0):
-            raise V2AError(f"--detect-threshold {self.detect_threshold}: must be at least 0 and below 1")
-        for name, low in (("var_samples", 1), ("cycle_its", 0), ("cycle_samples", 1)):
-            value = getattr(self, name)
-            if value is not None and not low <= value <= 4096:
-                raise V2AError(f"--{name.replace('_', '-')} {value}: must be between {low} and 4096")
-        if self.steps < 1:
-            raise V2AError(f"--steps {self.steps}: must be at least 1")
-        if self.duration <= 0:
-            raise V2AError(f"--duration {self.duration}: must be positive")
-        if self.variations < 1:
-            raise V2AError(f"--variations {self.variations}: must be at least 1")
-        if self.batch_size != "auto" and (isinstance(self.batch_size, (str, bool)) or self.batch_size < 1):
+        if self.batch_size != "auto" and isinstance(self.batch_size, (str, bool)):
             raise V2AError(f"--batch-size {self.batch_size}: must be a whole number of at least 1, or auto")
-        if self.fps <= 0:
-            raise V2AError(f"--fps {self.fps}: must be positive")
-        if not 0.0 <= self.prompt_weight <= 1.0:
-            raise V2AError(f"--prompt-weight {self.prompt_weight}: must be between 0 and 1")
         if self.aggregate not in AGGREGATORS:
             raise V2AError(f"--aggregate {self.aggregate}: expected one of {', '.join(AGGREGATORS)}")
-        if not (math.isfinite(self.eta) and 0.0 <= self.eta <= 1.0):
-            raise V2AError(f"--eta {self.eta}: must be between 0 and 1")
         if self.eta > 0 and self.scheduler != "ddim":
             raise V2AError(f"--eta {self.eta:g} applies to --scheduler ddim only (got {self.scheduler})")
-        if not 1 <= self.candidates <= MAX_CANDIDATES:
-            raise V2AError(f"--candidates {self.candidates}: must be between 1 and {MAX_CANDIDATES}")
-        return self
+        seed = resolve_seed(self.seed)
+        return self if seed == self.seed else replace(self, seed=seed)
 
 
 AUTO_CPU_BATCH = 4  # --batch-size auto off CUDA: no free-memory probe there, and bigger batches gain little
-
-
-MAX_CANDIDATES = 16
 
 
 def candidate_seed(seed: int, candidate: int) -> int:
@@ -144,7 +131,10 @@ class Pipeline:
     def __init__(self, models: ModelsConfig | None = None, *, device: str = "auto", dtype: str = "auto",
                  bridge_top_k: int = 5, bridge_temperature: float = 0.01):
         from v2a_cli.device import pick_device, pick_dtype
+        from v2a_cli.validation import check_option
 
+        check_option("bridge_top_k", bridge_top_k)
+        check_option("bridge_temperature", bridge_temperature)
         self.models = models or ModelsConfig.load()
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)

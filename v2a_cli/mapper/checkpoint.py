@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from v2a_cli.errors import CheckpointError
+from v2a_cli.errors import CheckpointError, shorten
 from v2a_cli.files import atomic_folder
 from v2a_cli.mapper.diffusion import DiffusionSettings
 from v2a_cli.mapper.networks import EMBED_DIM, NETWORKS, PAPER_DEFAULTS
@@ -160,8 +160,7 @@ def load_network(folder: str | Path, *, device: str | torch.device = "cpu") -> t
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        problem = " ".join(str(exc).split())
-        problem = problem if len(problem) <= 200 else problem[:197] + "..."
+        problem = shorten(str(exc), 200)
         raise CheckpointError(f"{folder}: weights do not match config.json ({config.kind}/{config.arch}, "
                               f"depth {config.depth}): {problem}")
     return network.to(device).eval(), config

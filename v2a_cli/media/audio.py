@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import av
@@ -132,6 +133,8 @@ def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int, *, overw
 
     path = Path(path)
     samples = as_mono(waveform)
+    encoded = io.BytesIO()  # encoded in memory: a full disk then fails as a plain OSError (ENOSPC), not mid-libsndfile
+    soundfile.write(encoded, samples, sample_rate, subtype="PCM_16", format="WAV")
     with atomic_output(path, overwrite=overwrite) as temp:
-        soundfile.write(temp, samples, sample_rate, subtype="PCM_16", format="WAV")
+        temp.write_bytes(encoded.getvalue())
     return path

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from v2a_cli.errors import InputError
+from v2a_cli.errors import InputError, first_line
 from v2a_cli.media.inputs import check_readable
 
 # Transparent pixels are shown on white, as image viewers and web pages usually show them; keeping
 # the hidden RGB values instead often turns a logo on a transparent background into a black square.
 BACKGROUND = (255, 255, 255)
+
+# Pictures whose short side is at least twice this are decoded reduced (CLIP looks at 224 px).
+REDUCED_SIDE = 1024
+REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"}
 
 # 16/32-bit greyscale and float images (F is taken as 0..255).
 HIGH_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -38,17 +43,25 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def load_image(path: str | Path) -> Image.Image:
-    """RGB image with its EXIF orientation applied; transparency composited on white.
+    """RGB image with its EXIF orientation applied; transparency composited on white; the first frame of
+    an animation. A very large picture is decoded reduced (it only feeds a 224-px CLIP): JPEG at a
+    smaller DCT scale, others shrunk right after decoding, so that its short side stays >= REDUCED_SIDE.
 
     The whole file is decoded here, so a truncated or corrupt file fails with InputError now and not
     later inside a model.
     """
     path = check_readable(path)
     try:
-        with Image.open(path) as opened:
-            opened.load()
-            upright = ImageOps.exif_transpose(opened)
-            return _to_rgb(upright)
+        with warnings.catch_warnings():
+            # Pillow warns about big pictures (DecompressionBombWarning); we decode them reduced instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                factor = min(opened.size) // REDUCED_SIDE
+                if factor >= 2 and opened.format == "JPEG":
+                    opened.draft(opened.mode, (opened.width // factor, opened.height // factor))
+                opened.load()
+                upright = ImageOps.exif_transpose(_reduced(opened))
+                return _to_rgb(upright)
     except UnidentifiedImageError:
         raise InputError(path, "not an image that can be read (is the extension right?); re-export it as JPEG or PNG") from None
     except Image.DecompressionBombError:
@@ -56,4 +69,14 @@ def load_image(path: str | Path) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as exc:
         # PIL reports truncated data as OSError ("image file is truncated") and some corrupt headers
         # as SyntaxError/ValueError.
-        raise InputError(path, f"truncated or corrupt image ({exc}); re-export it") from None
+        raise InputError(path, f"truncated or corrupt image ({first_line(exc)}); re-export it") from None
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """`image` shrunk by a whole factor while its short side stays >= REDUCED_SIDE (as it is when small)."""
+    factor = min(image.size) // REDUCED_SIDE
+    if factor < 2:
+        return image
+    if image.mode not in REDUCIBLE_MODES:
+        image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+    return image.reduce(factor)

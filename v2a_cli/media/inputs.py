@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -17,9 +17,13 @@ if TYPE_CHECKING:
 
 MediaKind = Literal["image", "video", "audio"]
 
-IMAGE_EXTS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
-VIDEO_EXTS: frozenset[str] = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v"})
-AUDIO_EXTS: frozenset[str] = frozenset({".wav", ".flac", ".mp3", ".ogg", ".m4a"})
+# Names taken at their word when a folder is listed. A file named on the command line is probed by its
+# content when its name says nothing (or says "video" and it holds only sound): see `media_kind`.
+IMAGE_EXTS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+VIDEO_EXTS: frozenset[str] = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".ogv",
+                                        ".wmv", ".flv", ".3gp", ".ts", ".mts"})
+AUDIO_EXTS: frozenset[str] = frozenset({".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac",
+                                        ".aif", ".aiff", ".wma", ".mka"})
 
 KIND_BY_EXT: dict[str, MediaKind] = {
     **{ext: "image" for ext in IMAGE_EXTS},
@@ -35,11 +39,63 @@ def _supported_list() -> str:
 
 
 def media_kind(path: str | Path) -> MediaKind:
-    """"image", "video" or "audio" from the file extension (case-insensitive)."""
-    kind = KIND_BY_EXT.get(Path(path).suffix.lower())
+    """"image", "video" or "audio": by extension for images and sounds; by content for a file whose
+    extension is unknown (Pillow, then PyAV) or says video (a sound-only .mp4 is "audio")."""
+    path = Path(path)
+    kind = KIND_BY_EXT.get(path.suffix.lower())
+    if kind in ("image", "audio"):
+        return kind
+    probed = probe_kind(path) if path.is_file() else None
+    if probed is not None:
+        return probed
     if kind is None:
-        raise InputError(path, f"unknown file type; use one of: {_supported_list()}")
+        raise InputError(path, "not an image, video or sound file that Pillow or FFmpeg can read "
+                               f"(unknown file type); use one of: {_supported_list()}")
     return kind
+
+
+_PROBED: dict[tuple[str, int, int], MediaKind | None] = {}
+
+
+def probe_kind(path: Path) -> MediaKind | None:
+    """What the file holds, by its content: an image Pillow opens, else a video (a video stream that is
+    not a single picture) or a sound that PyAV opens; None when neither reads it. Cached per file state."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _PROBED:
+        _PROBED[key] = _probe(path)
+    return _PROBED[key]
+
+
+def _probe(path: Path) -> MediaKind | None:
+    import warnings
+
+    if path.suffix.lower() not in VIDEO_EXTS:
+        from PIL import Image
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a decompression-bomb warning on a huge picture: still an image
+                with Image.open(path):
+                    return "image"
+        except Image.DecompressionBombError:
+            return "image"
+        except Exception:  # Pillow raises many kinds for "not an image"
+            pass
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            if container.streams.video:
+                return "video"
+            if container.streams.audio:
+                return "audio"
+    except (av.FFmpegError, OSError, ValueError):
+        pass
+    return None
 
 
 def is_media_file(path: Path) -> bool:
@@ -74,15 +130,17 @@ def _expand_one(item: str) -> list[Path]:
     raise InputError(item, "no such file or folder; check the path")
 
 
-def expand_inputs(items: Sequence[str | Path]) -> tuple[list[Path], list[InputError]]:
+def expand_inputs(items: Sequence[str | Path], *, on_note: Callable[[str], None] | None = None
+                  ) -> tuple[list[Path], list[InputError]]:
     """Files, folders (recursive, sorted) and glob patterns -> (media files, problems).
 
     Each item that names nothing usable becomes one InputError; the other items still count.
-    A file named twice (directly, via a folder or a pattern) is kept once, at its first place.
+    Every name gets its own output, symbolic links included; only the very same path named twice
+    (directly, via a folder or a pattern) is kept once, at its first place, and `on_note` says so.
     """
     paths: list[Path] = []
     errors: list[InputError] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for item in items:
         try:
             found = _expand_one(str(item))
@@ -90,10 +148,12 @@ def expand_inputs(items: Sequence[str | Path]) -> tuple[list[Path], list[InputEr
             errors.append(error)
             continue
         for path in found:
-            key = path.resolve()
+            key = os.path.normpath(os.path.abspath(path))  # not resolve(): a link is its own input
             if key not in seen:
                 seen.add(key)
                 paths.append(path)
+            elif on_note is not None:
+                on_note(f"{path}: named more than once; one output is made for it")
     return paths, errors
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from v2a_cli.errors import InputError, V2AError
+from v2a_cli.errors import InputError, V2AError, shorten
 from v2a_cli.files import atomic_output
 from v2a_cli.models_config import ModelsConfig
 from v2a_cli.training.splits import DEFAULT_TEST_FRACTION, SplitEntry, assign_splits
@@ -498,17 +498,33 @@ def _split_source(split_csv: str | Path | None) -> dict:
 
 def _check_settings(*, fps: float, max_seconds: float, min_seconds: float, shard_size: int, batch_size: int,
                     workers: int | None) -> None:
-    checks = {
-        "--fps must be > 0": fps > 0,
-        "--max-seconds must be > 0": max_seconds > 0,
-        "--min-seconds must be >= 0 and <= --max-seconds": 0 <= min_seconds <= max_seconds,
-        "--shard-size must be >= 1": shard_size >= 1,
-        "--batch-size must be >= 1": batch_size >= 1,
-        "--workers must be >= 0": workers is None or workers >= 0,
-    }
-    failed = [message for message, ok in checks.items() if not ok]
-    if failed:
-        raise V2AError("; ".join(failed))
+    from v2a_cli.validation import check_option
+
+    for name, value in (("fps", fps), ("max_seconds", max_seconds), ("min_seconds", min_seconds),
+                        ("shard_size", shard_size), ("batch_size", batch_size), ("workers", workers)):
+        check_option(name, value)
+    if min_seconds > max_seconds:
+        raise V2AError(f"--min-seconds {min_seconds:g}: must be at most --max-seconds ({max_seconds:g})")
+
+
+MAX_REASONS = 5  # skipped clips named in a one-line summary before "... (all in skipped.json)"
+
+
+def report_summary(report: ExtractReport) -> str:
+    """'3 clips kept, 1 skipped: bikes_noaudio.mp4: no audio track' (the first few reasons)."""
+    text = f"{report.clips_kept} clip{'s' if report.clips_kept != 1 else ''} kept, {report.clips_skipped} skipped"
+    if report.skipped:
+        reasons = "; ".join(f"{Path(item['path']).name}: {item['reason']}" for item in report.skipped[:MAX_REASONS])
+        more = f"; ... ({len(report.skipped) - MAX_REASONS} more in {report.skipped_path})" \
+            if len(report.skipped) > MAX_REASONS else ""
+        text += f": {reasons}{more}"
+    return text
+
+
+def require_clips(report: ExtractReport, data_dir: str | Path) -> None:
+    """Raise when extraction kept no clip at all (a single-process run): nothing to train or export."""
+    if report.world_size == 1 and report.clips_kept == 0:
+        raise InputError(data_dir, f"no usable clips, {report_summary(report)}; fix or replace these videos")
 
 
 def write_atomically(path: Path, write) -> None:
@@ -530,5 +546,4 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _one_line(exc: Exception) -> str:
     message = exc.problem if isinstance(exc, InputError) else str(exc)  # the path is already in the report
-    text = " ".join(message.split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+    return shorten(message, 300) or type(exc).__name__

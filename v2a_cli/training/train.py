@@ -103,7 +103,8 @@ class TrainConfig:
 
 @dataclass
 class TrainUpdate:
-    """What `progress` is told: after each step (`phase="step"`) and after each epoch (`phase="epoch"`)."""
+    """What `progress` is told: after extracting --data (`phase="data"`), after each step (`phase="step"`)
+    and after each epoch (`phase="epoch"`)."""
     phase: str
     epoch: int  # 1-based
     epochs: int
@@ -113,6 +114,7 @@ class TrainUpdate:
     val_loss: float | None = None
     val_cosine: float | None = None
     best: bool = False
+    note: str | None = None  # phase="data": what extraction kept and skipped
 
 
 ProgressCallback = Callable[[TrainUpdate], None]
@@ -132,14 +134,15 @@ class Split:
 
 # -- data ---------------------------------------------------------------------------------------------
 
-def load_training_data(config: TrainConfig, device: torch.device) -> tuple[Split, Split, dict[str, Any]]:
+def load_training_data(config: TrainConfig, device: torch.device, progress: ProgressCallback | None = None
+                       ) -> tuple[Split, Split, dict[str, Any]]:
     """(train, validation, info) on CPU, from --pairs or --data (extracting first)."""
     if (config.pairs is None) == (config.data is None):
         raise V2AError("give exactly one of --pairs FILE or --data DIR")
     if config.pairs is not None:
         train, val, info = _pairs_file_splits(config)
     else:
-        train, val, info = _cache_splits(config, device)
+        train, val, info = _cache_splits(config, device, progress or (lambda update: None))
     if len(train) == 0:
         raise V2AError("no training pairs left after the split; add data or change --split-csv")
     if train.clip.shape[1] != train.clap.shape[1]:
@@ -169,15 +172,19 @@ def _pairs_file_splits(config: TrainConfig) -> tuple[Split, Split, dict[str, Any
     return train, val, info
 
 
-def _cache_splits(config: TrainConfig, device: torch.device) -> tuple[Split, Split, dict[str, Any]]:
+def _cache_splits(config: TrainConfig, device: torch.device, progress: ProgressCallback
+                  ) -> tuple[Split, Split, dict[str, Any]]:
     from v2a_cli.models_config import ModelsConfig
-    from v2a_cli.training.extract import extract_folder
+    from v2a_cli.training.extract import extract_folder, report_summary, require_clips
     from v2a_cli.training.pairs import load_cached_pairs
 
     cache = config.out / EMBEDDINGS_DIR
     if is_main_process():  # finished shards are kept, so this only embeds what is missing
-        extract_folder(config.data, cache, models=ModelsConfig.load(config.models), split_csv=config.split_csv,
-                       device=str(device), rank=0, world_size=1, **config.extract_options)
+        report = extract_folder(config.data, cache, models=ModelsConfig.load(config.models),
+                                split_csv=config.split_csv, device=str(device), rank=0, world_size=1,
+                                **config.extract_options)
+        require_clips(report, config.data)
+        progress(TrainUpdate("data", 0, config.epochs, note=report_summary(report)))
     barrier()
     # Only the cache's train split is read; its test split stays unseen until evaluation.
     clip, clap = load_cached_pairs(cache, split="train", aggregate=config.aggregate, seed=config.seed)
@@ -417,12 +424,11 @@ def train_mapper(config: TrainConfig, progress: ProgressCallback | None = None) 
                        "and arch mlp|transformer")
     if config.aggregate not in ("average", "middle", "random"):
         raise V2AError(f"--aggregate {config.aggregate}: expected average, middle or random")
-    for name in ("epochs", "batch_size"):
-        if getattr(config, name) < 1:
-            raise V2AError(f"--{name.replace('_', '-')} must be at least 1")
-    if not (math.isfinite(config.val_fraction) and 0.0 <= config.val_fraction < 0.5):
-        raise V2AError(f"--val-fraction {config.val_fraction}: expected a share of the training rows in [0, 0.5) "
-                       "(e.g. 0.02-0.05)")
+    from v2a_cli.validation import check_option, check_options
+
+    check_options(config, ("epochs", "batch_size", "lr", "depth", "expansion", "heads", "dim_head", "ff_mult",
+                           "seed", "val_fraction"), command="train")
+    check_option("mapper_guidance", config.guidance)
     if config.select not in SELECTIONS:
         raise V2AError(f"--select {config.select}: expected one of {', '.join(SELECTIONS)}")
     if config.select == "best" and config.val_fraction == 0:
@@ -445,7 +451,7 @@ def _train(config: TrainConfig, device: torch.device, progress: ProgressCallback
     if config.resume and not existing:
         raise V2AError(f"{out}: no checkpoint to resume from under {out / CHECKPOINTS_DIR}; run without --resume")
 
-    train_cpu, val_cpu, data_info = load_training_data(config, device)
+    train_cpu, val_cpu, data_info = load_training_data(config, device, progress)
     train, val = train_cpu.to(device), val_cpu.to(device)
     mapper_config = config.mapper_config(dim=data_info["dim"])
     mapper_config.training = {**{k: v for k, v in config.summary().items() if k not in ("resume", "extract_options")},
