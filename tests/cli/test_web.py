@@ -25,6 +25,14 @@ def test_bad_options_are_one_line_errors(v2a, args, message):
     assert code == 2 and stderr.strip() == message
 
 
+def test_the_library_checks_the_same_ranges():
+    from v2a_cli.errors import V2AError
+    from v2a_cli.web.server import ServeOptions, serve
+
+    with pytest.raises(V2AError, match="--port 0: must be from 1 to 65535"):
+        serve(lambda: None, ServeOptions(port=0))
+
+
 def test_without_gradio_it_says_how_to_install_it_and_leaves_nothing(v2a, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "gradio", None)  # `import gradio` fails as if it were not installed
     monkeypatch.setenv("TMPDIR", str(tmp_path))

@@ -113,3 +113,12 @@ def test_progress_follows_the_denoising_steps(service, media):
     seen: list[tuple[int, int]] = []
     service.generate(media["image"], FAST, progress=lambda step, total: seen.append((step, total)))
     assert seen[-1] == (2, 2) and {total for _, total in seen} == {2}
+
+
+def test_detected_sources_are_drawn_and_the_upload_is_not_kept_in_the_core_cache(service, media):
+    result = service.generate(media["image"], FAST, sources="detect")
+    with Image.open(result.boxes) as boxes, Image.open(media["image"]) as picture:
+        assert boxes.size == picture.size
+    assert result.files[-1] == result.boxes
+    assert not [key for key in getattr(service.pipeline, "_sourced", {}) if key[0] == str(media["image"].resolve())]
+    assert service.generate(media["image"], FAST).boxes is None

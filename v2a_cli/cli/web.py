@@ -22,6 +22,7 @@ def web_app(
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
     clap: Optional[str] = options.CLAP,
+    detector: Optional[str] = options.DETECTOR,
     bridge_top_k: int = options.BRIDGE_TOP_K,
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
     device: str = options.DEVICE,
@@ -41,8 +42,9 @@ def web_app(
         global_options(ctx).models = models
 
     def pipeline():
-        return make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
-                             dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+        return make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, detector=detector,
+                             device=device, dtype=dtype, bridge_top_k=bridge_top_k,
+                             bridge_temperature=bridge_temperature)
 
     serve(pipeline, ServeOptions(host=host, port=port, share=share, max_upload_mb=max_upload_mb),
           on_ready=lambda url: stdout.print(url), log=lambda line: stderr.print(line, highlight=False))

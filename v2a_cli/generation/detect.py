@@ -84,6 +84,15 @@ def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOption
     return cache[key]
 
 
+def forget_file(pipeline: Pipeline, path: str | Path) -> None:
+    """Drop what `sourced_visual` keeps for this file (each entry holds its decoded picture or frames):
+    a long-running `v2a app` is done with an upload once its request is answered."""
+    resolved = str(Path(path).resolve())
+    cache = _cache(pipeline)
+    for key in [key for key in cache if key[0] == resolved]:
+        del cache[key]
+
+
 def sourced_frames(pipeline: Pipeline, frames: Sequence[Any], options: GenerateOptions) -> SourcedVisual:
     """The sources of a run of frames (a whole video, or one window of it): detected per frame, matched
     across frames, embedded. Track CLIP = normalised mean of its crops; whole = the frames' aggregate."""

@@ -19,6 +19,7 @@ from v2a_cli.web.service import (
 
 DEVICE_QUEUE = "device"  # every generating event shares this concurrency group: one request at a time
 JOIN_MODES = ["continue", "crossfade"]  # long videos: how segments are joined (generation.pipeline)
+SOURCE_MODES = [("the whole picture", "whole"), ("the picture and its detected sources", "detect")]
 COMPOSE_VISUALS, COMPOSE_TEXTS, COMPOSE_SOUNDS = 3, 3, 2
 COMPACT_UPLOAD = 110  # pixels: the upload boxes of the Compose and Interpolate tabs
 
@@ -98,6 +99,9 @@ def build_page(service: AppService) -> gr.Blocks:
                     variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, label="Variations")
                     join = gr.Dropdown(JOIN_MODES, value=JOIN_MODES[0], label="Long videos: join segments by",
                                        visible=supports("join"))
+                    sources = gr.Dropdown(SOURCE_MODES, value="whole", label="Sound from",
+                                          info="detect: find the things that make sound and mix their sounds in",
+                                          visible=supports("sources"))
                     run = gr.Button("Generate", variant="primary", elem_id="generate-button")
                 with gr.Column():
                     status = gr.Markdown(visible=False, elem_id="generate-status")
@@ -105,29 +109,33 @@ def build_page(service: AppService) -> gr.Blocks:
                     video = gr.Video(label="Video with the new sound", interactive=False, visible=False,
                                      buttons=["download"])
                     classes = gr.Label(label="Sound classes the zero-shot bridge chose (weights)", visible=False)
+                    boxes = gr.Image(type="filepath", interactive=False, visible=False, elem_id="generate-boxes",
+                                     label="Detected sound sources (class, score, weight)",
+                                     buttons=["download", "fullscreen"])
                     files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="generate-files")
 
-            def generate_page(path, prompt_text, variation_count, join_mode, preset_name, step_count, seed_value,
-                              seconds, negative_text, progress=gr.Progress()):
+            def generate_page(path, prompt_text, variation_count, join_mode, sources_mode, preset_name, step_count,
+                              seed_value, seconds, negative_text, progress=gr.Progress()):
                 try:
                     result = service.generate(
                         path, _settings(preset_name, step_count, seed_value, seconds, negative_text),
                         prompt=prompt_text or "", variations=int(variation_count), join=join_mode,
-                        progress=_on_step(progress))
+                        sources=sources_mode, progress=_on_step(progress))
                 except V2AError as exc:
                     return _generate_outputs(GenerateResult([]), error=str(exc))
                 return _generate_outputs(result)
 
             settings_inputs = [preset, steps, seed, duration, negative]
-            run.click(generate_page, inputs=[source, prompt, variations, join, *settings_inputs],
-                      outputs=[status, *sounds, video, classes, files], api_name="generate_page",
+            run.click(generate_page, inputs=[source, prompt, variations, join, sources, *settings_inputs],
+                      outputs=[status, *sounds, video, classes, boxes, files], api_name="generate_page",
                       api_visibility="undocumented", **queue_kwargs)
 
             # The API endpoint: the input file first, everything else with the page's defaults.
             api_audio, api_video = gr.File(visible=False), gr.File(visible=False)
             api_trigger = gr.Button(visible=False)
 
-            api_trigger.click(api_generate(service), inputs=[source, prompt, negative, seed, preset, steps, duration, join],
+            api_trigger.click(api_generate(service), inputs=[source, prompt, negative, seed, preset, steps, duration, join,
+                                                              sources],
                               outputs=[api_audio, api_video], api_name="generate", **queue_kwargs)
 
         with gr.Tab("Compose"):
@@ -153,11 +161,11 @@ def build_page(service: AppService) -> gr.Blocks:
                 text_values = values[2 * COMPOSE_VISUALS:2 * (COMPOSE_VISUALS + COMPOSE_TEXTS)]
                 audio_values = values[2 * (COMPOSE_VISUALS + COMPOSE_TEXTS):-6]
                 variation_count, *settings = values[-6:]
-                sources = [Source(kind, value, float(weight if weight is not None else 1.0))
+                mix = [Source(kind, value, float(weight if weight is not None else 1.0))
                            for kind, pairs in (("image", visual_values), ("text", text_values), ("audio", audio_values))
                            for value, weight in zip(pairs[::2], pairs[1::2]) if value and str(value).strip()]
                 try:
-                    result = service.compose(sources, _settings(*settings), variations=int(variation_count),
+                    result = service.compose(mix, _settings(*settings), variations=int(variation_count),
                                              progress=_on_step(progress))
                 except V2AError as exc:
                     return [_status(str(exc)), *_sound_slots([], MAX_VARIATIONS), None]
@@ -214,12 +222,12 @@ def api_generate(service: AppService) -> Callable:
     """The `/generate` endpoint's function; its parameter names are what API clients pass."""
 
     def generate(input_file, prompt="", negative_prompt="", seed=0, preset=DEFAULT_PRESET, steps=0, duration=10.0,
-                 join=JOIN_MODES[0]):
+                 join=JOIN_MODES[0], sources="whole"):
         """Generate the sound for a picture, video or sound file. Returns the WAV and, for a video input, the
         video with its new soundtrack (else None)."""
         try:
             result = service.generate(input_file, _settings(preset, steps, seed, duration, negative_prompt),
-                                      prompt=prompt or "", join=join)
+                                      prompt=prompt or "", join=join, sources=sources)
         except V2AError as exc:
             raise gr.Error(str(exc)) from None
         return str(result.sounds[0].audio), str(result.videos[0]) if result.videos else None
@@ -239,5 +247,6 @@ def _generate_outputs(result: GenerateResult, error: str = "") -> list:
         *_sound_slots(result.sounds, MAX_VARIATIONS),
         gr.update(value=str(result.videos[0]) if result.videos else None, visible=bool(result.videos)),
         gr.update(value=result.classes or None, visible=bool(result.classes)),
+        gr.update(value=str(result.boxes) if result.boxes else None, visible=result.boxes is not None),
         [str(path) for path in result.files],
     ]

@@ -89,10 +89,9 @@ def _stop_on_sigterm(signum, frame):
 def serve(make_pipeline: Callable[[], object], options: ServeOptions = ServeOptions(), *,
           on_ready: Callable[[str], None] = print, log: Callable[[str], None] = print) -> None:
     """Load the models, start the page, and block until Ctrl+C or SIGTERM; then remove every file."""
-    if options.max_upload_mb <= 0:
-        raise V2AError(f"--max-upload-mb {options.max_upload_mb:g}: must be positive")
-    if not 0 < options.port < 65536:
-        raise V2AError(f"--port {options.port}: must be between 1 and 65535")
+    from v2a_cli.validation import check_options
+
+    check_options(options, ["port", "max_upload_mb"])  # the CLI checked them already; Python callers too
     workdir = Path(tempfile.mkdtemp(prefix="v2a-app-"))
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

@@ -81,10 +81,11 @@ class GenerateResult:
     sounds: list[Sound]  # one per variation
     videos: list[Path] = field(default_factory=list)  # the input video with each sound (video input only)
     classes: dict[str, float] = field(default_factory=dict)  # the bridge's sound classes -> weights
+    boxes: Path | None = None  # sources="detect": the picture with the detected sources drawn
 
     @property
     def files(self) -> list[Path]:
-        return [sound.audio for sound in self.sounds] + self.videos
+        return [sound.audio for sound in self.sounds] + self.videos + ([self.boxes] if self.boxes else [])
 
 
 @dataclass
@@ -130,6 +131,19 @@ class AppService:
             for role in ("clip", "generator", "mapper"):
                 getattr(self.pipeline, role)
 
+    @contextmanager
+    def _request(self, files: Sequence[str | Path]) -> Iterator[None]:
+        """One request at a time on the shared models. Afterwards the core's per-file cache of detected
+        sources (kept for reuse within a CLI run, with the decoded pictures) drops these uploads."""
+        from v2a_cli.generation.detect import forget_file
+
+        with self._lock:
+            try:
+                yield
+            finally:
+                for path in files:
+                    forget_file(self.pipeline, path)
+
     def _folder(self) -> Path:
         folder = self.workdir / "results" / f"{next(self._counter):04d}"
         folder.mkdir(parents=True)
@@ -148,9 +162,10 @@ class AppService:
 
     # -- Generate -----------------------------------------------------------------------------------
     def generate(self, source: str | Path, settings: Settings = Settings(), *, prompt: str = "",
-                 variations: int = 1, join: str | None = None,
+                 variations: int = 1, join: str | None = None, sources: str | None = None,
                  progress: ProgressCallback | None = None) -> GenerateResult:
-        """One picture, video or sound -> `variations` sounds (and the video with each sound)."""
+        """One picture, video or sound -> `variations` sounds (and the video with each sound).
+        `join` (long videos) and `sources` ("whole" | "detect") are passed on when the core has them."""
         import soundfile
 
         from v2a_cli.generation.batch import generate_files, plan_outputs
@@ -163,8 +178,9 @@ class AppService:
             if not 1 <= int(variations) <= MAX_VARIATIONS:
                 raise V2AError(f"variations {variations}: choose 1 to {MAX_VARIATIONS}")
             kind = media_kind(path)
-            options = settings.options(prompt=prompt.strip() or None, variations=int(variations), join=join)
-            with self._lock:
+            options = settings.options(prompt=prompt.strip() or None, variations=int(variations), join=join,
+                                       sources=sources)
+            with self._request([path]):
                 folder = self._folder()
                 [plans] = plan_outputs([path], options, out_dir=folder)
                 report = generate_files(self.pipeline, [plans], options, progress=progress)
@@ -173,11 +189,24 @@ class AppService:
                 result = GenerateResult([])
                 for plan in plans:
                     waveform, _ = soundfile.read(plan.path, dtype="float32")
-                    result.sounds.append(self._sound(plan.path, waveform, f"variation {plan.variation + 1} (seed {plan.seed})"))
+                    label = f"variation {plan.variation + 1} (seed {plan.seed})"
+                    result.sounds.append(self._sound(plan.path, waveform, label))
                     if kind == "video":
                         result.videos.append(self._mux(path, plan.path, waveform))
                 result.classes = self.bridge_classes(path, options)
+                if getattr(options, "sources", "whole") == "detect" and kind != "audio":
+                    result.boxes = self._boxes(path, options, folder)
         return result
+
+    def _boxes(self, path: Path, options: GenerateOptions, folder: Path) -> Path:
+        """The picture (a video's middle sampled frame) with its detected sources, as `--boxes` draws it;
+        the detection itself is the one generation just used (cached by the core)."""
+        from v2a_cli.generation.detect import sourced_visual
+        from v2a_cli.sources.draw import write_boxes
+
+        sourced = sourced_visual(self.pipeline, path, options)
+        return write_boxes(folder / f"{path.stem}_sources.png", sourced.scan.picture, sourced.found)
+
 
     def _mux(self, video: Path, wav: Path, waveform: np.ndarray) -> Path:
         from v2a_cli.media.mux import OUTPUT_FORMATS, mux_audio_into_video
@@ -210,7 +239,7 @@ class AppService:
             if not 1 <= int(variations) <= MAX_VARIATIONS:
                 raise V2AError(f"variations {variations}: choose 1 to {MAX_VARIATIONS}")
             options = settings.options(variations=int(variations))
-            with self._lock:
+            with self._request(files):
                 waves = compose(self.pipeline, sources, options, progress=progress)
                 folder = self._folder()
                 return [self._write(folder, "scene.wav" if v == 0 else f"scene_v{v + 1}.wav", wave,
@@ -232,7 +261,7 @@ class AppService:
                 if not str(source).strip() or str(source).strip() == "text:":
                     raise V2AError(f"no {name}; upload a file or type a text")
             options = settings.options()
-            with self._lock:
+            with self._request(files):
                 waves = interpolate(self.pipeline, start, end, int(points), options, slerp=slerp, progress=progress)
                 folder = self._folder()
                 steps = [self._write(folder, name, wave, f"step {index + 1} of {len(waves)}")
