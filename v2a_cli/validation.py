@@ -77,7 +77,15 @@ RANGES: dict[str, Range] = {
     "denoise_steps": Range(1, 10_000),
     "guidance": Range(0, 100),
     "mapper_guidance": Range(0, 100),
-    "duration": Range(0, 10.24, low_open=True),
+    "duration": Range(0, 86_400, low_open=True),  # generate: any length (windowed); a day at most
+    "compose:duration": Range(0, 10.24, low_open=True),  # one generator window
+    "interpolate:duration": Range(0, 10.24, low_open=True),
+    "start": Range(0, 86_400),  # generate: seconds into the video
+    "end": Range(0, 86_400, low_open=True),
+    "overlap": Range(0, 5),  # seconds shared by consecutive windows (at most half a 10.24 s window)
+    "scene_threshold": Range(0, 2, low_open=True, high_open=True),  # a cosine distance
+    "mapper_steps": Range(1, 10_000),
+    "mix_original": Range(0, 1),
     "seed": Range(0, MAX_SEED, special=(RANDOM_SEED,), note="-1: a random seed, printed"),
     "variations": Range(1, 1000),
     "prompt_weight": Range(0, 1),

@@ -27,7 +27,8 @@ def media(tmp_path_factory):
 
 @pytest.fixture
 def generator_calls(monkeypatch):
-    """(embeddings, seeds) of every call of the real AudioLDMGenerator.generate, in order.
+    """(embeddings, seeds) of every sampling run of the real AudioLDMGenerator (`sample_latents`, which
+    `generate` and long-form windows go through), in order.
 
     The CLI writes 16-bit WAVs and the tiny zoo's sounds are ~1e-11 loud (all zeros in a WAV), so what
     each command feeds the generator is the meaningful thing to compare.
@@ -35,13 +36,13 @@ def generator_calls(monkeypatch):
     from v2a_cli.generation.audioldm import AudioLDMGenerator
 
     calls: list[tuple[torch.Tensor, list[int]]] = []
-    real_generate = AudioLDMGenerator.generate
+    real_sample = AudioLDMGenerator.sample_latents
 
     def spy(self, embeddings, *, seeds, **kwargs):
         calls.append((embeddings.detach().clone().float(), list(seeds)))
-        return real_generate(self, embeddings, seeds=seeds, **kwargs)
+        return real_sample(self, embeddings, seeds=seeds, **kwargs)
 
-    monkeypatch.setattr(AudioLDMGenerator, "generate", spy)
+    monkeypatch.setattr(AudioLDMGenerator, "sample_latents", spy)
     return calls
 
 

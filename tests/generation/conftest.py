@@ -31,15 +31,16 @@ def pipeline(zoo_models):
 
 @pytest.fixture
 def generator_calls(pipeline, monkeypatch):
-    """Every (embeddings, seeds) the real AudioLDMGenerator.generate is called with (a spy, not a fake)."""
+    """Every (embeddings, seeds) the real AudioLDMGenerator samples with (a spy, not a fake): its
+    `sample_latents`, which `generate` and each window of a long sound go through."""
     import torch
 
     calls: list[tuple[torch.Tensor, list[int]]] = []
-    real_generate = pipeline.generator.generate
+    real_sample = pipeline.generator.sample_latents
 
     def spy(embeddings, *, seeds, **kwargs):
         calls.append((embeddings.detach().clone().float(), list(seeds)))
-        return real_generate(embeddings, seeds=seeds, **kwargs)
+        return real_sample(embeddings, seeds=seeds, **kwargs)
 
-    monkeypatch.setattr(pipeline.generator, "generate", spy)
+    monkeypatch.setattr(pipeline.generator, "sample_latents", spy)
     return calls

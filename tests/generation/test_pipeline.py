@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, aggregate_frames
 from v2a_cli.testing.media import make_image, make_video
 
-FAST = GenerateOptions(steps=2, duration=1.0)
+FAST = GenerateOptions(steps=2, duration=1.0, scheduler="ddim")  # --eta needs ddim
 
 
 @pytest.fixture(scope="module")

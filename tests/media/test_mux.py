@@ -46,14 +46,16 @@ def test_video_copied_untouched_and_sound_replaced(counter_video, tmp_path, sine
     assert np.fft.rfftfreq(len(heard), 1 / 16000)[np.argmax(spectrum)] == pytest.approx(1000, abs=5)
 
 
-def test_a_shorter_sound_stays_short_and_rotation_is_kept(counter_video, tmp_path, sine):
+def test_a_shorter_sound_is_padded_to_the_video_and_rotation_is_kept(counter_video, tmp_path, sine):
     video = counter_video("rotated.mp4", frames=100, rotation=90)
 
     written = mux_audio_into_video(video, sine(2.0, 16000), 16000, tmp_path / "out.mp4")
 
     with av.open(str(written)) as container:
         audio = container.streams.audio[0]
-        assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.05)
+        assert float(audio.duration * audio.time_base) == pytest.approx(4.0, abs=0.05)  # the track = the video
+    heard = load_audio(written, sample_rate=16000)
+    assert np.abs(heard[int(2.2 * 16000):]).max() < 0.01  # silence after the sound
     info = probe_video(written)
     assert (info.rotation, info.width, info.height, info.duration) == (90, 48, 64, pytest.approx(4.0, abs=0.05))
 
@@ -84,3 +86,19 @@ def test_broken_source_video(tmp_path, sine):
     with pytest.raises(InputError, match="broken.mp4"):
         mux_audio_into_video(broken, sine(1.0, 16000), 16000, tmp_path / "out.mp4")
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_offset_places_the_sound_and_mix_original_keeps_the_old_track(counter_video, tmp_path, sine):
+    video = counter_video("toned.mp4", frames=100, audio_seconds=4.0)  # its own 440 Hz tone at 0.5
+    silent = np.zeros(16000 * 2, dtype=np.float32)
+    placed = mux_audio_into_video(video, sine(2.0, 16000, 1000.0), 16000, tmp_path / "placed.mp4", offset=1.0)
+    heard = load_audio(placed, sample_rate=16000)
+    assert np.abs(heard[:int(0.9 * 16000)]).max() < 0.01 and np.abs(heard[int(1.2 * 16000):int(2.8 * 16000)]).max() > 0.3
+
+    mixed = mux_audio_into_video(video, silent, 16000, tmp_path / "mixed.mp4", mix_original=0.5)
+    heard = load_audio(mixed, sample_rate=16000)
+    assert len(heard) == pytest.approx(64000, abs=800)
+    middle = heard[16000:48000]
+    assert float(np.sqrt(np.mean(middle ** 2))) == pytest.approx(0.25 / np.sqrt(2), rel=0.1)  # half of the 0.5 tone
+    spectrum = np.abs(np.fft.rfft(middle))
+    assert np.fft.rfftfreq(len(middle), 1 / 16000)[np.argmax(spectrum)] == pytest.approx(440, abs=5)

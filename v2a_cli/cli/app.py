@@ -97,10 +97,12 @@ def announce_seed(asked: int, used: int) -> None:
 
 def progress_bars(quiet: bool):
     """A rich Progress on stderr (or a no-op when quiet)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(),
         # Only on a terminal: piped stderr should carry log and error lines, not bar snapshots.
         console=stderr, disable=quiet or not stderr.is_terminal, transient=True,
     )

@@ -58,9 +58,10 @@ def compose(
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
     clap: Optional[str] = options.CLAP,
-    steps: int = typer.Option(200, "--steps", help="Denoising steps (paper: 200 with ddim; ~25 with --scheduler dpm)."),
-    scheduler: str = options.SCHEDULER,
-    guidance: float = options.GUIDANCE,
+    preset: str = options.PRESET,
+    steps: Optional[int] = options.STEPS,
+    scheduler: Optional[str] = options.SCHEDULER,
+    guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     eta: float = options.ETA,
     candidates: int = options.CANDIDATES,
@@ -96,8 +97,8 @@ def compose(
     from v2a_cli.validation import check_option
 
     opts = global_options(ctx)
-    options = GenerateOptions(
-        steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
+    options = GenerateOptions.from_preset(
+        preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
         fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
         mapper_guidance=mapper_guidance, batch_size=batch_size, max_sources=max_sources,
         detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta,
@@ -120,7 +121,7 @@ def compose(
     seeds = [options.seed + v for v in range(variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
     with progress_bars(opts.quiet) as bars:
-        steps_task = bars.add_task("denoising", total=steps)
+        steps_task = bars.add_task("denoising", total=options.steps)
         choices: list[dict] = []
         waves = pipeline.synthesize_batched(conditions, seeds, options,
                                       lambda step, total: bars.update(steps_task, completed=step, total=total),

@@ -22,24 +22,35 @@ def generate(
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-d", help="Folder for outputs named after the inputs (default: current folder)."),
     as_video: bool = typer.Option(False, "--as-video", help="With --out-dir: write video inputs as a copy of the video with the new soundtrack."),
     overwrite: bool = options.OVERWRITE,
+    skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave outputs that already exist alone (a note each) and make the rest: rerun a stopped batch."),
+    sidecar: bool = typer.Option(False, "--sidecar", help="Also write OUTPUT.json beside each output: version, models, settings, seeds, windows."),
+    explain: bool = typer.Option(False, "--explain", help="Print the zero-shot bridge's sound classes per input and window to stderr."),
     mapper: Optional[str] = options.MAPPER,
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
     clap: Optional[str] = options.CLAP,
-    steps: int = typer.Option(200, "--steps", help="Denoising steps (paper: 200 with ddim; ~25 with --scheduler dpm)."),
-    scheduler: str = options.SCHEDULER,
-    guidance: float = options.GUIDANCE,
+    preset: str = options.PRESET,
+    steps: Optional[int] = options.STEPS,
+    scheduler: Optional[str] = options.SCHEDULER,
+    guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
+    mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: float = options.ETA,
     candidates: int = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
-    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24 for AudioLDM)."),
+    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio for a picture (any length; a video gets its own length)."),
+    start: Optional[float] = typer.Option(None, "--start", help="Video: seconds where the sound starts (default: the start)."),
+    end: Optional[float] = typer.Option(None, "--end", help="Video: seconds where the sound ends (default: the end)."),
+    overlap: float = typer.Option(2.5, "--overlap", help="Seconds shared by consecutive windows of a long sound (0..5)."),
+    join: str = typer.Option("continue", "--join", help="How windows join: continue (latent continuation) or crossfade."),
+    scenes: str = typer.Option("auto", "--scenes", help="auto: the sound changes at shot changes; off: ignore them."),
+    scene_threshold: float = typer.Option(0.2, "--scene-threshold", help="Shot change: cosine distance between consecutive frames' CLIP embeddings above this."),
+    mix_original: float = typer.Option(0.0, "--mix-original", help="Video output: keep the video's own sound under the new one at this volume (0..1)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
     prompt_weight: float = typer.Option(0.3, "--prompt-weight", help="Weight of --prompt in the mix (0..1)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
-    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second."),
-    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Sample video frames from the first N seconds."),
+    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second (each window is conditioned on its own)."),
     aggregate: str = options.AGGREGATE,
     bridge_top_k: int = options.BRIDGE_TOP_K,
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
@@ -57,22 +68,25 @@ def generate(
     cycle_samples: Optional[int] = options.CYCLE_SAMPLES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Write a sound that fits each picture or video."""
+    """Write a sound that fits each picture or video: for a video, all of it, following its scenes."""
     from v2a_cli.distributed import current_ranks, gather, process_group
-    from v2a_cli.generation.batch import generate_files, plan_outputs, preflight_plans, renamed_outputs
+    from v2a_cli.generation.batch import OutputSettings, generate_files, plan_outputs, preflight_plans, renamed_outputs
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
     from v2a_cli.validation import RANDOM_SEED
 
     opts = global_options(ctx)
-    options = GenerateOptions(
-        steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations,
-        scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate, prompt=prompt,
-        prompt_weight=prompt_weight, negative_prompt=negative_prompt, mapper_guidance=mapper_guidance,
-        batch_size=batch_size, compile=compile, sources=sources, max_sources=max_sources,
+    options = GenerateOptions.from_preset(
+        preset, steps=steps, guidance=guidance, scheduler=scheduler, duration=duration, seed=seed,
+        variations=variations, fps=fps, aggregate=aggregate, prompt=prompt, prompt_weight=prompt_weight,
+        negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
+        batch_size=batch_size, compile=compile, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
+        scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
         detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
         eta=eta, candidates=candidates,
     ).validate()
+    settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
+                              mix_original=mix_original).validate()
     if boxes is not None and sources != "detect":
         from v2a_cli.errors import V2AError
 
@@ -92,7 +106,8 @@ def generate(
     every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
     for note in renamed_outputs(every) if ranks.is_main else []:
         report_note(note)
-    every, problems = preflight_plans(every, options, overwrite=overwrite)
+    # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
+    every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing)
     for _, message in problems if ranks.is_main else []:
         report_error(message)
     failed += len(problems) if ranks.is_main else 0
@@ -112,11 +127,10 @@ def generate(
                 failed += len(failed_boxes)
                 plans = [p for p in plans if p[0].source in drawn_ok]
             with progress_bars(opts.quiet or quiet or not ranks.is_main) as bars:
-                inputs_task = bars.add_task("inputs", total=len(plans))
-                steps_task = bars.add_task("denoising", total=steps)
+                steps_task = bars.add_task("windows × steps", total=None)
 
-                def on_step(step: int, total: int) -> None:
-                    bars.update(steps_task, completed=step, total=total)
+                def on_step(done: int, total: int) -> None:
+                    bars.update(steps_task, completed=done, total=total)
 
                 def on_written(path: Path) -> None:
                     written.append(str(path))
@@ -124,10 +138,11 @@ def generate(
                         stdout.print(str(path))
 
                 report = generate_files(
-                    pipeline, plans, options, overwrite=overwrite,
+                    pipeline, plans, options, settings,
                     on_error=lambda source, message: report_error(message),
                     on_written=on_written,
-                    on_input_done=lambda: bars.advance(inputs_task),
+                    on_skipped=lambda path: report_note(f"skipped {path}: it exists (--skip-existing)"),
+                    on_explain=print_explanation if explain else None,
                     progress=on_step,
                 )
             for path, choice in report.candidates.items():
@@ -141,3 +156,11 @@ def generate(
             failed = sum(count for _, count in reports)
     if failed:
         raise typer.Exit(code=1)
+
+
+def print_explanation(source: str, windows: list[dict]) -> None:
+    """--explain: one line per window on stderr: its seconds and the sound classes the bridge mixed."""
+    for window in windows:
+        classes = ", ".join(f"{item['class']} {item['weight']:.2f}" for item in window.get("explain", []))
+        stderr.print(f"explain: {source} [{window['start']:.2f}-{window['end']:.2f} s, scene {window['scene']}] "
+                     f"{classes}", highlight=False, markup=False, soft_wrap=True)

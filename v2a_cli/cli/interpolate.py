@@ -74,9 +74,10 @@ def interpolate(
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
     clap: Optional[str] = options.CLAP,
-    denoise_steps: int = typer.Option(200, "--denoise-steps", help="Denoising steps per sound (generate's --steps; paper: 200 ddim, ~25 dpm)."),
-    scheduler: str = options.SCHEDULER,
-    guidance: float = options.GUIDANCE,
+    preset: str = options.PRESET,
+    denoise_steps: Optional[int] = typer.Option(None, "--denoise-steps", help="Denoising steps per sound (generate's --steps; default: the preset's; paper: 200 ddim)."),
+    scheduler: Optional[str] = options.SCHEDULER,
+    guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     eta: float = options.ETA,
     candidates: int = options.CANDIDATES,
@@ -112,10 +113,11 @@ def interpolate(
 
     # Also checked while parsing; here for a call from Python (typer's own test runner, a script).
     check_option("points", points, command="interpolate", flag="--steps")
-    check_option("denoise_steps", denoise_steps)
+    if denoise_steps is not None:
+        check_option("denoise_steps", denoise_steps)
     check_option("crossfade", crossfade)
-    options = GenerateOptions(
-        steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
+    options = GenerateOptions.from_preset(
+        preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
         max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
         mapper_guidance=mapper_guidance, batch_size=batch_size, eta=eta, candidates=candidates,
     ).validate()
@@ -127,7 +129,7 @@ def interpolate(
     # Both ends are read and embedded before anything is generated or written.
     conditions = interpolation_conditions(pipeline, start_source, end_source, points, options, slerp=slerp)
     with progress_bars(opts.quiet) as bars:
-        steps_task = bars.add_task("denoising", total=denoise_steps)
+        steps_task = bars.add_task("denoising", total=options.steps)
         choices: list[dict] = []
         waves = pipeline.synthesize_batched(conditions, [options.seed] * points, options,  # same noise every step
                                       lambda step, total: bars.update(steps_task, completed=step, total=total),

@@ -26,6 +26,7 @@ from v2a_cli.generation.schedulers import FOLDER_SCHEDULERS, build_scheduler, sc
 from v2a_cli.registry import quiet_library_loading, register_loader, resolve_dir
 
 MAX_DURATION = 10.24  # seconds: AudioLDM's training clip length (1024 mel frames, a 256-frame latent)
+LATENT_RATE = 25.0  # AudioLDM's latent frames per second (10 ms mel hop, x4 VAE); a loaded model says its own
 COMPONENTS = ("unet", "vae", "vocoder", "text_encoder", "tokenizer", "scheduler")
 WEIGHTED_COMPONENTS = ("unet", "vae", "vocoder", "text_encoder")
 # What a Hub snapshot needs: configs, tokenizer files and safetensors weights (never .bin/.ckpt).
@@ -118,6 +119,16 @@ class AudioLDMGenerator:
         return self._empty
 
     # -- sampling ---------------------------------------------------------------------------------
+    @property
+    def latent_rate(self) -> float:
+        """Latent frames per second (25 for AudioLDM: 10 ms mel hop, x4 VAE)."""
+        return self.sample_rate / (self.hop_length * self.vae_scale_factor)
+
+    @property
+    def latent_multiple(self) -> int:
+        """Latent lengths must be a multiple of this (the UNet halves them once per level)."""
+        return self.unet_scale_factor
+
     def latent_frames(self, duration: float) -> int:
         """Mel frames of the shortest latent that covers `duration` and that the VAE and UNet can halve."""
         frames_per_second = self.sample_rate / self.hop_length
@@ -127,14 +138,33 @@ class AudioLDMGenerator:
     @torch.inference_mode()
     def generate(self, embeddings: torch.Tensor, *, seeds: Sequence[int], steps: int = 200, guidance: float = 4.5,
                  duration: float = 10.0, negative: torch.Tensor | None = None, scheduler: str = "ddim",
-                 eta: float = 0.0, progress: ProgressCallback | None = None, compile: bool = False) -> np.ndarray:
+                 eta: float = 0.0, progress: ProgressCallback | None = None, compile: bool = False,
+                 known: torch.Tensor | None = None) -> np.ndarray:
         """[N, 512] CLAP embeddings -> [N, round(duration * sample_rate)] float32 audio.
 
         Item i starts from noise of `torch.Generator("cpu").manual_seed(seeds[i])`, so its audio does not
         depend on the batch it is in. Guidance > 1 runs [uncond, cond] in one UNet call per step; the
-        unconditional side is `negative` ([N, 512]) or the embedding of "".
+        unconditional side is `negative` ([N, 512]) or the embedding of "". `known`: see `sample_latents`.
         The scheduler's timesteps and tables stay on the CPU, where the scheduler reads them (no host
         sync per step). `compile=True` runs the UNet through `torch.compile` (compiled once, kept).
+        """
+        latents = self.sample_latents(embeddings, seeds=seeds, steps=steps, guidance=guidance, duration=duration,
+                                      negative=negative, scheduler=scheduler, eta=eta, progress=progress, compile=compile,
+                                      known=known)
+        waveforms = self.decode(latents)
+        return np.ascontiguousarray(waveforms[:, : int(round(duration * self.sample_rate))])
+
+    @torch.inference_mode()
+    def sample_latents(self, embeddings: torch.Tensor, *, seeds: Sequence[int], steps: int = 200,
+                       guidance: float = 4.5, duration: float = 10.0, negative: torch.Tensor | None = None,
+                       scheduler: str = "ddim", eta: float = 0.0, progress: ProgressCallback | None = None,
+                       compile: bool = False, known: torch.Tensor | None = None) -> torch.Tensor:
+        """The denoising loop: [N, 512] conditions -> final latents [N, C, frames, mel_bins / 4] (float32).
+
+        `known` ([N, C, K, F], K <= frames) holds the first K latent frames (continuation of an earlier
+        window): at every step that region is replaced by `known` noised to the step's noise level, and
+        after the last step by `known` itself (RePaint's scheme, as AudioLDM inpaints), so the free part
+        is denoised in agreement with it.
         """
         conditions = self._check_request(embeddings, seeds, steps, duration, negative)
         sampler = build_scheduler(scheduler, self.scheduler_config)
@@ -158,9 +188,13 @@ class AudioLDMGenerator:
         # Latents stay float32 between steps (the scheduler update is precision-sensitive); the UNet runs in dtype.
         latents = self._to_device(torch.stack([torch.randn(shape, generator=g) for g in generators]))
         latents = latents * sampler.init_noise_sigma
+        timesteps = sampler.timesteps
+        hold = self._known_region(known, count, shape, sampler, generators)
+        if hold is not None:
+            latents = hold(latents, timesteps[0:1])
 
-        total = len(sampler.timesteps)
-        for index, timestep in enumerate(sampler.timesteps):
+        total = len(timesteps)
+        for index, timestep in enumerate(timesteps):
             model_input = torch.cat([latents, latents]) if use_guidance else latents
             model_input = sampler.scale_model_input(model_input, timestep).to(self.dtype)
             noise = unet(model_input, timestep, encoder_hidden_states=None, class_labels=class_labels).sample
@@ -174,11 +208,35 @@ class AudioLDMGenerator:
                 step_kwargs = {"eta": eta, "variance_noise": self._to_device(torch.stack(
                     [torch.randn(shape, generator=g) for g in generators]))}
             latents = sampler.step(noise, timestep, latents, **step_kwargs).prev_sample
+            if hold is not None:
+                latents = hold(latents, timesteps[index + 1:index + 2])
             if progress is not None:
                 progress(index + 1, total)
+        return latents
 
-        waveforms = self.decode(latents)
-        return np.ascontiguousarray(waveforms[:, : int(round(duration * self.sample_rate))])
+    def _known_region(self, known: torch.Tensor | None, count: int, shape: tuple[int, ...], sampler: Any,
+                      generators: list[torch.Generator]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+        """A function (latents, next timestep or empty) -> latents with the known frames put back."""
+        if known is None:
+            return None
+        channels, frames, bins = shape
+        if known.ndim != 4 or known.shape[0] != count or known.shape[1] != channels or known.shape[3] != bins \
+                or not 0 < known.shape[2] <= frames:
+            raise V2AError(f"known latents {list(known.shape)} must be [{count}, {channels}, K <= {frames}, {bins}]")
+        known = known.float().to(self.device)
+        held = known.shape[2]
+
+        def hold(latents: torch.Tensor, next_timestep: torch.Tensor) -> torch.Tensor:
+            if len(next_timestep) == 0:  # after the last step: the clean latents themselves
+                value = known
+            else:
+                noise = torch.stack([torch.randn(known.shape[1:], generator=g) for g in generators]).to(self.device)
+                value = sampler.add_noise(known, noise, next_timestep.repeat(count))
+            latents = latents.clone()
+            latents[:, :, :held] = value
+            return latents
+
+        return hold
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         """CPU-drawn noise to the device; on CUDA through pinned memory, non-blocking (a pageable copy

@@ -1,7 +1,8 @@
 """Many inputs -> many files, as `v2a generate` does it: one bad input never stops the others.
 
-Outputs are planned (and checked for overwrite) before any model runs; conditions are computed per
-input; generation runs in batches across inputs; each finished batch is written at once (atomically).
+Outputs are planned (and checked for overwrite) before any model runs; each input is then rendered
+over its whole timeline (`longform.py`: windows, scenes, joins; its variations batched together) and
+its outputs written at once (atomically), with a provenance sidecar on request.
 """
 
 from __future__ import annotations
@@ -32,11 +33,27 @@ class PlannedOutput:
 class BatchReport:
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (input, one-line message)
+    skipped: list[Path] = field(default_factory=list)  # outputs already there (--skip-existing)
     candidates: dict[Path, dict] = field(default_factory=dict)  # output -> best-of-N choice (--candidates > 1)
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    overwrite: bool = False  # replace existing outputs
+    skip_existing: bool = False  # leave existing outputs alone (one note each) and make the others
+    sidecar: bool = False  # write OUTPUT.json (provenance, see generation/sidecar.py) beside each output
+    mix_original: float = 0.0  # video outputs: the source's own audio mixed under the new sound at this gain
+
+    def validate(self) -> "OutputSettings":
+        if self.overwrite and self.skip_existing:
+            raise V2AError("give --overwrite or --skip-existing, not both")
+        if not (0.0 <= self.mix_original <= 1.0):  # also refuses NaN
+            raise V2AError(f"--mix-original {self.mix_original}: must be between 0 and 1")
+        return self
 
 
 def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions, *, overwrite: bool = False
@@ -116,73 +133,112 @@ def plan_outputs(inputs: Sequence[Path], options: GenerateOptions, *, output: Pa
     return plans
 
 
+def sidecar_path(output: Path) -> Path:
+    """Where --sidecar writes an output's provenance: beside it, e.g. clip.mp4 -> clip.mp4.json."""
+    return output.with_name(output.name + ".json")
+
+
+def estimate_window_steps(plans: Sequence[Sequence[PlannedOutput]],
+                          options: GenerateOptions) -> list[int]:
+    """Window-steps per output of each input, before scene cuts are known (for a progress bar's total)."""
+    from v2a_cli.generation.longform import count_windows
+    from v2a_cli.media.inputs import media_kind
+
+    estimates = []
+    for outputs in plans:
+        seconds = options.duration
+        try:
+            if media_kind(outputs[0].source) == "video":
+                from v2a_cli.media.video import probe_video
+
+                end = probe_video(outputs[0].source).duration
+                end = min(end, options.end) if options.end is not None else end
+                seconds = max(end - (options.start or 0.0), 0.0)
+        except (InputError, V2AError):
+            pass  # reported when the input's turn comes
+        estimates.append(count_windows(seconds, options) * options.steps * options.candidates)
+    return estimates
+
+
 @torch.inference_mode()
-def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions, *,
-                   overwrite: bool = False, on_error: Callable[[str, str], None] | None = None,
+def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions,
+                   settings: OutputSettings = OutputSettings(), *,
+                   on_error: Callable[[str, str], None] | None = None,
                    on_written: Callable[[Path], None] | None = None,
+                   on_skipped: Callable[[Path], None] | None = None,
                    on_input_done: Callable[[], None] | None = None,
+                   on_explain: Callable[[str, list[dict]], None] | None = None,
                    progress: ProgressCallback | None = None) -> BatchReport:
-    """Generate every planned output. Errors of one input are reported and the rest go on."""
+    """Generate every planned output, one input at a time (its variations batched together).
+
+    Errors of one input are reported and the rest go on. `progress(done, total)` counts window-steps
+    over the whole batch (the total is refined as each video's scene cuts become known).
+    """
+    from v2a_cli.generation.sidecar import build_sidecar, window_records, write_sidecar
+
     options = options.validate()
+    settings = settings.validate()
     report = BatchReport()
+    estimates = estimate_window_steps(plans, options) if progress else [0] * len(plans)
+    counts = {"done": 0, "total": sum(e * len(outputs) for e, outputs in zip(estimates, plans))}
 
     def fail(source: str, message: str) -> None:
         report.failed.append((source, message))
         if on_error:
             on_error(source, message)
 
-    queue: list[tuple[PlannedOutput, torch.Tensor]] = []
+    def advance(items: int) -> None:
+        counts["done"] += items
+        progress(counts["done"], max(counts["total"], counts["done"]))
 
-    def flush(batch: list[tuple[PlannedOutput, torch.Tensor]]) -> None:
-        if not batch:
-            return
-        embeddings = torch.stack([embedding for _, embedding in batch])
-        choices: list[dict] = []
-        waves = pipeline.synthesize(embeddings, [plan.seed for plan, _ in batch], options, progress, report=choices)
-        for (plan, _), wave, choice in zip(batch, waves, choices):
-            try:
-                _write(pipeline, plan, wave, overwrite)
-            except (InputError, OutputExistsError, OutputWriteError) as exc:  # the rest of the batch goes on
-                fail(str(plan.source), str(exc))
-                continue
-            report.written.append(plan.path)
-            if options.candidates > 1:
-                report.candidates[plan.path] = choice
-            if on_written:
-                on_written(plan.path)
-
-    for outputs in plans:
+    for outputs, estimate in zip(plans, estimates):
         source = outputs[0].source
+        todo = []
+        for plan in outputs:
+            if plan.path.exists() and settings.skip_existing:
+                report.skipped.append(plan.path)
+                if on_skipped:
+                    on_skipped(plan.path)
+            else:
+                todo.append(plan)
+        counts["total"] -= estimate * len(outputs)  # replaced by the real count once planned
+
+        def on_plan(timeline, count=len(todo)) -> None:
+            counts["total"] += len(timeline.windows) * count * options.steps * options.candidates
+
         try:
-            for plan in outputs:
-                if plan.path.exists() and not overwrite:
+            for plan in todo:
+                if plan.path.exists() and not settings.overwrite:
                     raise OutputExistsError(plan.path)
-            conditions = pipeline.conditions(source, options, [plan.seed for plan in outputs])
-            for plan, condition in zip(outputs, conditions):
-                queue.append((plan, pipeline.with_prompt(condition.embedding, options)))
-        except (InputError, OutputExistsError) as exc:  # this input's problem; model errors stop the run
+            if todo:
+                track = pipeline.render(source, options, [plan.seed for plan in todo],
+                                        progress=advance if progress else None, on_plan=on_plan)
+                windows = window_records(track)
+                if on_explain and track.explain is not None:
+                    on_explain(str(source), windows[0])
+                for index, (plan, wave) in enumerate(zip(todo, track.waveforms)):
+                    _write(pipeline, plan, wave, track, settings)
+                    if settings.sidecar:
+                        write_sidecar(sidecar_path(plan.path), build_sidecar(pipeline, options, track, index, plan.path))
+                    report.written.append(plan.path)
+                    if options.candidates > 1 and len(track.timeline.windows) == 1:
+                        report.candidates[plan.path] = track.choices[index][0]
+                    if on_written:
+                        on_written(plan.path)
+        except (InputError, OutputExistsError, OutputWriteError) as exc:  # this input's problem; model errors stop the run
             fail(str(source), str(exc))
-            queue[:] = [item for item in queue if item[0].source != source]
-            if on_input_done:
-                on_input_done()
-            continue
-        batch_size = pipeline.batch_size(options)
-        while len(queue) >= batch_size:
-            flush(queue[:batch_size])
-            del queue[:batch_size]
         if on_input_done:
             on_input_done()
-    flush(queue)
     return report
 
 
-def _write(pipeline: Pipeline, plan: PlannedOutput, wave, overwrite: bool) -> None:
+def _write(pipeline: Pipeline, plan: PlannedOutput, wave, track, settings: OutputSettings) -> None:
     if plan.as_video:
         from v2a_cli.media.mux import mux_audio_into_video
 
-        mux_audio_into_video(plan.source, wave, pipeline.sample_rate, plan.path, overwrite=overwrite)
+        mux_audio_into_video(plan.source, wave, pipeline.sample_rate, plan.path, overwrite=settings.overwrite,
+                             offset=track.timeline.start, mix_original=settings.mix_original)
     else:
         from v2a_cli.media.audio import write_wav
 
-        write_wav(plan.path, wave, pipeline.sample_rate, overwrite=overwrite)
-
+        write_wav(plan.path, wave, pipeline.sample_rate, overwrite=settings.overwrite)

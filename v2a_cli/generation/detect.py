@@ -114,17 +114,25 @@ def sourced_frames(pipeline: Pipeline, frames: Sequence[Any], options: GenerateO
 def visual_conditions(pipeline: Pipeline, path: str | Path, options: GenerateOptions,
                       seeds: Sequence[int]) -> list[Condition]:
     """One condition per seed for an image or video under `options.sources` (see the module docstring)."""
-    from v2a_cli.generation.compose import weighted_mean
     from v2a_cli.media.inputs import media_kind
 
     path = Path(path)
     kind = media_kind(path)
     sourced = sourced_visual(pipeline, path, options)
+    return [Condition(str(path), embedding, {"kind": kind, **sourced.info()})
+            for embedding in sourced_conditions(pipeline, sourced, kind == "video", options, seeds)]
+
+
+def sourced_conditions(pipeline: Pipeline, sourced: SourcedVisual, video: bool, options: GenerateOptions,
+                       seeds: Sequence[int]) -> list[torch.Tensor]:
+    """[512] CLAP condition per seed of a picture's, a video's or a video window's sources."""
+    from v2a_cli.generation.compose import weighted_mean
+
     mapper = pipeline.mapper
     extra = ssv2a_sampling(mapper, options)
     conditions = []
     for seed in seeds:
-        if kind == "video" and getattr(mapper, "has_aggregator", False):
+        if video and getattr(mapper, "has_aggregator", False):
             # SSV2A's video path: each frame's slots -> one CLAP per frame -> the temporal aggregator.
             # Frames are rows of one batch (padded with empty slots), drawing in turn from one seed.
             width = min(mapper.slots, max(len(slots) for slots in sourced.frame_slots))
@@ -136,8 +144,8 @@ def visual_conditions(pipeline: Pipeline, path: str | Path, options: GenerateOpt
             embedding = mapper.map_slots(sourced.clips[None, : mapper.slots], seeds=[seed], **extra)[0]
         else:
             mapped = pipeline.map_visual(sourced.clips, seeds=[seed] * len(sourced.clips),
-                                         guidance=options.mapper_guidance, options=options)
+                                         guidance=options.mapper_guidance, steps=options.mapper_steps,
+                                         options=options)
             embedding = weighted_mean(mapped, sourced.weights)
-        conditions.append(Condition(str(path), F.normalize(embedding.float(), dim=-1),
-                                    {"kind": kind, **sourced.info()}))
+        conditions.append(F.normalize(embedding.float(), dim=-1))
     return conditions

@@ -24,25 +24,43 @@ from v2a_cli.models_config import ModelsConfig
 from v2a_cli.validation import MAX_CANDIDATES  # noqa: F401  (--candidates' limit; kept importable here)
 
 ProgressCallback = Callable[[int, int], None]
+FRAME_CHUNK = 16  # video frames embedded per CLIP call
+
+
+# Named settings of the sampler; explicit steps/scheduler/guidance override them (`from_preset`).
+PRESETS: dict[str, dict[str, object]] = {
+    "fast": {"steps": 25, "scheduler": "dpm", "guidance": 4.5},  # DPM-Solver++: ~8x fewer UNet calls
+    "paper": {"steps": 200, "scheduler": "ddim", "guidance": 4.5},  # the paper's setting (AudioLDM's default)
+}
+DEFAULT_PRESET = "fast"
+JOINS = ("continue", "crossfade")
+SCENE_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    steps: int = 200  # denoising steps (200 DDIM = the paper; ~25 with scheduler="dpm")
+    steps: int = 25  # denoising steps (preset "fast"; the paper: 200 with ddim)
     guidance: float = 4.5  # AudioLDM classifier-free guidance scale (paper: 4.5)
-    duration: float = 10.0  # seconds of audio (<= the generator's 10.24 s)
+    duration: float = 10.0  # seconds of audio for an image, text or sound input (any length; windowed)
     seed: int = 0  # variation v of every input uses seed + v
     variations: int = 1  # sounds per input
-    scheduler: str = "ddim"  # ddim | dpm | ... (see generation/audioldm.py)
+    scheduler: str = "dpm"  # dpm (preset "fast") | ddim (the paper) | euler (see generation/schedulers.py)
     fps: float = 1.0  # video frames sampled per second
-    max_seconds: float = 10.0  # video frames sampled from the first max_seconds
-    aggregate: str = "average"  # video frames -> one embedding: average | middle | random
+    max_seconds: float = 10.0  # compose/interpolate: video frames sampled from the first max_seconds
+    aggregate: str = "average"  # video frames -> one embedding per window: average | middle | random
     prompt: str | None = None  # text mixed into the condition in CLAP space
     prompt_weight: float = 0.3  # weight of `prompt` in the mix (0..1)
     negative_prompt: str | None = None  # replaces the empty prompt on the unconditional side
     mapper_guidance: float | None = None  # generative mapper's guidance (None: the checkpoint's default)
     batch_size: int | str = 4  # conditions per generator call, or "auto" (largest fitting on CUDA; CPU: AUTO_CPU_BATCH)
     compile: bool = False  # torch.compile the generator's UNet (pays off on long runs on a GPU)
+    start: float | None = None  # video: seconds where the sound starts (None: the video's start)
+    end: float | None = None  # video: seconds where it ends (None: the video's end)
+    overlap: float = 2.5  # seconds shared by consecutive windows of one scene
+    join: str = "continue"  # continue (latent continuation) | crossfade (independent windows)
+    scenes: str = "auto"  # auto: new sound at shot changes | off
+    scene_threshold: float = 0.2  # a shot change: 1 - cosine of consecutive frames' CLIP embeddings above this
+    mapper_steps: int | None = None  # generative mapper's sampling steps (None: the checkpoint's default)
     eta: float = 0.0  # DDIM eta: 0 deterministic; 1 = AudioLDM's own sampler (ancestral), ddim only
     candidates: int = 1  # sounds drawn per output, the one closest to the condition in CLAP space kept
     sources: str = "whole"  # whole: the picture as one | detect: the picture plus its detected sound sources
@@ -51,6 +69,15 @@ class GenerateOptions:
     var_samples: int | None = None  # SSV2A mapper: variational draws averaged (None: its default, 64)
     cycle_its: int | None = None  # SSV2A mapper: Cycle Mix rounds (None: its default, 64)
     cycle_samples: int | None = None  # SSV2A mapper: remixes drawn per round (None: its default, 64)
+
+    @classmethod
+    def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> "GenerateOptions":
+        """The preset's steps/scheduler/guidance; any override that is not None wins."""
+        if name not in PRESETS:
+            raise V2AError(f"--preset {name}: expected one of {', '.join(PRESETS)}")
+        settings = dict(PRESETS[name])
+        settings.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**settings)
 
     def validate(self) -> "GenerateOptions":
         """Every numeric field finite and in its range (v2a_cli/validation.py), names known; seed -1 made random.
@@ -70,6 +97,12 @@ class GenerateOptions:
             raise V2AError(f"--batch-size {self.batch_size}: must be a whole number of at least 1, or auto")
         if self.aggregate not in AGGREGATORS:
             raise V2AError(f"--aggregate {self.aggregate}: expected one of {', '.join(AGGREGATORS)}")
+        if self.end is not None and self.end <= (self.start or 0.0):
+            raise V2AError(f"--end {self.end}: must be after --start ({self.start or 0:g} s)")
+        if self.join not in JOINS:
+            raise V2AError(f"--join {self.join}: expected one of {', '.join(JOINS)}")
+        if self.scenes not in SCENE_MODES:
+            raise V2AError(f"--scenes {self.scenes}: expected one of {', '.join(SCENE_MODES)}")
         if self.eta > 0 and self.scheduler != "ddim":
             raise V2AError(f"--eta {self.eta:g} applies to --scheduler ddim only (got {self.scheduler})")
         seed = resolve_seed(self.seed)
@@ -142,6 +175,7 @@ class Pipeline:
         self.bridge_temperature = bridge_temperature
         self._loaded: dict[str, object] = {}
         self._text_conditions: dict[str, torch.Tensor] = {}  # --prompt/--negative-prompt: encoded once
+        self._provenance: dict[str, dict] = {}  # model spec -> what it resolved to (sidecars), computed once
 
     @classmethod
     def from_models(cls, models_file: str | Path | None = None, **kwargs) -> "Pipeline":
@@ -236,6 +270,33 @@ class Pipeline:
             return aggregate_frames(embeddings, options.aggregate, options.seed)
         raise V2AError(f"{path}: not an image or video")
 
+    def frame_embeddings(self, path: str | Path, *, fps: float, start: float = 0.0,
+                         end: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A video's frames sampled at `fps` over [start, end): times [F] (s) and CLIP embeddings [F, 512].
+
+        Frames are decoded as a stream and embedded FRAME_CHUNK at a time, so memory does not grow
+        with the video's length (only the 512 floats per frame are kept).
+        """
+        from v2a_cli.media.video import iter_frames
+
+        times: list[float] = []
+        chunks: list[torch.Tensor] = []
+        pending = []
+        for frame in iter_frames(path, fps=fps, start=start, end=end):
+            times.append(frame.time)
+            pending.append(frame.image)
+            if len(pending) == FRAME_CHUNK:
+                chunks.append(self.clip.encode_images(pending).float().cpu())
+                pending = []
+        if pending:
+            chunks.append(self.clip.encode_images(pending).float().cpu())
+        return torch.tensor(times, dtype=torch.float64), torch.cat(chunks)
+
+    def explain(self, clip_embeddings: torch.Tensor) -> list[list[tuple[str, float]]] | None:
+        """The zero-shot bridge's chosen sound classes and weights per row; None for other mappers."""
+        explain = getattr(self.mapper, "explain", None)
+        return explain(clip_embeddings.float()) if explain is not None else None
+
     def map_visual(self, clip_embeddings: torch.Tensor, *, seeds: Sequence[int] | None = None,
                    guidance: float | None = None, steps: int | None = None,
                    options: GenerateOptions | None = None) -> torch.Tensor:
@@ -283,7 +344,8 @@ class Pipeline:
 
             return visual_conditions(self, path, options, seeds)
         clip = self.clip_embedding(path, options)[None].expand(len(seeds), -1)
-        mapped = self.map_visual(clip, seeds=seeds, guidance=options.mapper_guidance, options=options)
+        mapped = self.map_visual(clip, seeds=seeds, guidance=options.mapper_guidance,
+                                 steps=options.mapper_steps, options=options)
         return [Condition(str(path), row, {"kind": kind}) for row in mapped]
 
     def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
@@ -326,14 +388,24 @@ class Pipeline:
 
     def _generate(self, embeddings: torch.Tensor, seeds: list[int], options: GenerateOptions,
                   progress: ProgressCallback | None) -> np.ndarray:
+        return self.generator.generate(embeddings, **self._sampling_kwargs(embeddings, seeds, options),
+                                       progress=progress)
+
+    def sample_latents(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions, *,
+                       duration: float, known: torch.Tensor | None = None,
+                       progress: ProgressCallback | None = None) -> torch.Tensor:
+        """`synthesize` up to the final latents (one window of a long sound; decode with generator.decode)."""
+        return self.generator.sample_latents(embeddings, **self._sampling_kwargs(embeddings, seeds, options, duration),
+                                             known=known, progress=progress)
+
+    def _sampling_kwargs(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
+                         duration: float | None = None) -> dict:
         negative = None
         if options.negative_prompt:
             negative = self.text_condition(options.negative_prompt)[None].expand(len(embeddings), -1)
-        return self.generator.generate(
-            embeddings, seeds=seeds, steps=options.steps, guidance=options.guidance, duration=options.duration,
-            negative=negative, scheduler=options.scheduler, eta=options.eta, progress=progress,
-            compile=options.compile,
-        )
+        return {"seeds": list(seeds), "steps": options.steps, "guidance": options.guidance,
+                "duration": options.duration if duration is None else duration, "negative": negative,
+                "scheduler": options.scheduler, "eta": options.eta, "compile": options.compile}
 
     def clap_audio_cosine(self, waves: np.ndarray, conditions: torch.Tensor) -> torch.Tensor:
         """Cosine between each generated wave's CLAP audio embedding (as AudioLDM's reranking embeds it:
@@ -367,16 +439,25 @@ class Pipeline:
     def sample_rate(self) -> int:
         return self.generator.sample_rate
 
+    def render(self, source: str | Path, options: GenerateOptions, seeds: Sequence[int], *,
+               progress: Callable[[int], None] | None = None, on_plan: Callable | None = None):
+        """One source -> a `Soundtrack` (its sound for each seed over its whole timeline; see longform.py).
+
+        A video is covered from options.start to options.end (default: all of it), an image, text or
+        sound for options.duration seconds; longer than one generator window, it is windowed and joined."""
+        from v2a_cli.generation.longform import render
+
+        return render(self, source, options, seeds, progress=progress, on_plan=on_plan)
+
     def generate_audio(self, sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(),
-                       progress: ProgressCallback | None = None) -> list[np.ndarray]:
+                       progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Python API: one waveform per source and variation (source-major), errors raised."""
         options = options.validate()
-        items = []
+        waves: list[np.ndarray] = []
         for source in sources:
             seeds = [options.seed + variation for variation in range(options.variations)]
-            for seed, condition in zip(seeds, self.conditions(source, options, seeds)):
-                items.append((self.with_prompt(condition.embedding, options), seed))
-        return self.synthesize_batched(torch.stack([e for e, _ in items]), [s for _, s in items], options, progress)
+            waves.extend(self.render(source, options, seeds, progress=progress).waveforms)
+        return waves
 
 
 def ssv2a_sampling(mapper: object, options: GenerateOptions | None) -> dict:

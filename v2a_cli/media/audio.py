@@ -138,3 +138,17 @@ def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int, *, overw
     with atomic_output(path, overwrite=overwrite) as temp:
         temp.write_bytes(encoded.getvalue())
     return path
+
+
+def resample(waveform: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Mono float32 resampled by a polyphase filter (scipy), length round(n * to_rate / from_rate)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    waveform = as_mono(waveform)
+    if from_rate == to_rate:
+        return waveform
+    common = gcd(from_rate, to_rate)
+    out = resample_poly(waveform, to_rate // common, from_rate // common).astype(np.float32)
+    return out[: int(round(len(waveform) * to_rate / from_rate))]

@@ -21,7 +21,7 @@ MediaKind = Literal["image", "video", "audio"]
 # content when its name says nothing (or says "video" and it holds only sound): see `media_kind`.
 IMAGE_EXTS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 VIDEO_EXTS: frozenset[str] = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".ogv",
-                                        ".wmv", ".flv", ".3gp", ".ts", ".mts"})
+                                        ".wmv", ".flv", ".3gp"})  # not .ts: TypeScript shares it (probed when named)
 AUDIO_EXTS: frozenset[str] = frozenset({".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac",
                                         ".aif", ".aiff", ".wma", ".mka"})
 

@@ -24,6 +24,7 @@ OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
     ".webm": ("webm", "libopus"),
 }
 AUDIO_BIT_RATE = 128_000
+MIX_RATE = 48_000  # --mix-original: the video's own sound is kept at this rate, the new one resampled to it
 # Encoder sample formats we can feed, best first.
 PREFERRED_SAMPLE_FORMATS = ("fltp", "flt", "s16p", "s16")
 
@@ -79,13 +80,34 @@ def _packet_seconds(packet: av.Packet) -> float:
     return float(timestamp * packet.time_base) if timestamp is not None and packet.time_base else 0.0
 
 
+def _mix_with_original(video_path: Path, samples: np.ndarray, sample_rate: int,
+                       gain: float) -> tuple[np.ndarray, int]:
+    """The new sound (resampled to MIX_RATE) plus the video's own sound times `gain`; unchanged when
+    the video has no sound."""
+    from v2a_cli.media.audio import load_audio, resample
+
+    with open_input(video_path, "video") as container:
+        has_audio = len(container.streams.audio) > 0
+    if not has_audio:
+        return samples, sample_rate
+    original = load_audio(video_path, sample_rate=MIX_RATE)
+    mixed = resample(samples, sample_rate, MIX_RATE)
+    length = max(len(mixed), len(original))
+    out = np.zeros(length, dtype=np.float32)
+    out[:len(mixed)] += mixed
+    out[:len(original)] += gain * original
+    return np.clip(out, -1.0, 1.0), MIX_RATE
+
+
 def mux_audio_into_video(video_path: str | Path, waveform: np.ndarray, sample_rate: int, out_path: str | Path,
-                         *, overwrite: bool = False) -> Path:
+                         *, overwrite: bool = False, offset: float = 0.0, mix_original: float = 0.0) -> Path:
     """Copy `video_path` to `out_path` with `waveform` as its only audio track.
 
     The video packets are copied untouched (no re-encode); existing audio (and subtitle) tracks are
-    dropped. The sound is encoded as AAC in .mp4/.m4v/.mov and Opus in .mkv/.webm, and cut at the
-    end of the video. Atomic; OutputExistsError when `out_path` exists and not `overwrite`.
+    dropped. The sound starts `offset` seconds into the video (silence before), is encoded as AAC in
+    .mp4/.m4v/.mov and Opus in .mkv/.webm, and is cut or silence-padded to the video's length. `mix_original` (0..1)
+    keeps the video's own sound under the new one at that gain (mixed at MIX_RATE). Atomic;
+    OutputExistsError when `out_path` exists and not `overwrite`.
     """
     video_path, out_path = Path(video_path), Path(out_path)
     output_format = OUTPUT_FORMATS.get(out_path.suffix.lower())
@@ -93,10 +115,15 @@ def mux_audio_into_video(video_path: str | Path, waveform: np.ndarray, sample_ra
         raise InputError(out_path, f"cannot write this video type; use one of: {', '.join(sorted(OUTPUT_FORMATS))}")
     format_name, audio_codec = output_format
     samples = as_mono(waveform)
+    if offset > 0:
+        samples = np.concatenate([np.zeros(int(round(offset * sample_rate)), dtype=np.float32), samples])
+    if mix_original > 0:
+        samples, sample_rate = _mix_with_original(video_path, samples, sample_rate, mix_original)
     with open_input(video_path, "video") as source, atomic_output(out_path, overwrite=overwrite) as temp:
         video_in = find_video_stream(source, video_path)
         video_seconds = _video_seconds(source, video_in)
-        samples = samples[: max(0, int(round(video_seconds * sample_rate)))]
+        length = max(0, int(round(video_seconds * sample_rate)))
+        samples = np.pad(samples[:length], (0, max(0, length - len(samples))))  # the track lasts as long as the video
         start_seconds = float((video_in.start_time or 0) * video_in.time_base)
         with av.open(str(temp), mode="w", format=format_name) as output:
             try:

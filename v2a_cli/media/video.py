@@ -252,23 +252,34 @@ def sample_frames(path: str | Path, *, fps: float = 1.0, max_seconds: float | No
     without a video stream, one that cannot be decoded, or one whose frames stop well before the
     duration it states (truncated).
     """
+    return list(iter_frames(path, fps=fps, end=max_seconds))
+
+
+def iter_frames(path: str | Path, *, fps: float = 1.0, start: float = 0.0,
+                end: float | None = None) -> Iterator[SampledFrame]:
+    """`sample_frames` as a stream, over [start, end): frames at t = start, start + 1/fps, ... < end.
+
+    One frame is held at a time, so a whole film costs the memory of one frame (the caller keeps
+    what it needs, e.g. CLIP embeddings). At least one frame is yielded (the one at `start`).
+    """
     if fps <= 0:
         raise ValueError(f"fps must be > 0, got {fps}")
-    if max_seconds is not None and max_seconds <= 0:
-        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
+    if end is not None and end <= 0:
+        raise ValueError(f"end must be > 0, got {end}")
+    if start < 0 or (end is not None and start >= end):
+        raise ValueError(f"start must be >= 0 and before end, got start={start}, end={end}")
     path = Path(path)
     with open_input(path, "video") as container:
         stream = find_video_stream(container, path)
         stream.thread_type = "AUTO"
         stated = _stated_duration(container, stream)
         own_duration = stream_duration(stream)  # only the stream's own duration can prove truncation
-        limit = min(stated if stated is not None else math.inf, max_seconds if max_seconds is not None else math.inf)
+        limit = min(stated if stated is not None else math.inf, end if end is not None else math.inf)
         cursor = _FrameCursor(container, stream)
-        samples: list[SampledFrame] = []
         converted: tuple[av.VideoFrame | None, Image.Image | None] = (None, None)
         index = 0
         while True:
-            t = index / fps
+            t = start + index / fps
             if index > 0 and t >= limit - TIME_EPSILON:
                 break
             frame = cursor.frame_at(t)
@@ -278,9 +289,11 @@ def sample_frames(path: str | Path, *, fps: float = 1.0, max_seconds: float | No
                 if own_duration is not None and t < own_duration - TRUNCATION_TOLERANCE_SECONDS:
                     raise InputError(path, f"video frames stop at {cursor.end_of_last_frame():.2f} s but the file "
                                            f"says {own_duration:.2f} s; it looks truncated; re-export it")
+                if index == 0 and cursor.shown is not None:  # start lies past the last frame: its image is on screen
+                    yield SampledFrame(time=t, image=_upright(cursor.shown[1].to_image(),
+                                                              _normalized_rotation(cursor.shown[1].rotation)))
                 break
             if converted[0] is not frame:  # a frame shown at several targets is converted once
                 converted = (frame, _upright(frame.to_image(), _normalized_rotation(frame.rotation)))
-            samples.append(SampledFrame(time=t, image=converted[1]))
+            yield SampledFrame(time=t, image=converted[1])
             index += 1
-        return samples

@@ -70,3 +70,45 @@ def make_wav(path: str | Path, *, seconds: float = 2.0, sample_rate: int = 16000
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     soundfile.write(path, (0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32), sample_rate)
     return path
+
+
+# Scene looks for make_scene_video: very different pictures, so that any CLIP (even random) sees a cut.
+SCENE_LOOKS = (
+    lambda x, y, t: np.stack([np.full_like(x, 230), 40 + 0 * x + 20 * t, 30 + 0 * y], -1),  # flat red
+    lambda x, y, t: np.stack([((x // 8 + y // 8) % 2) * 255] * 3, -1),  # black/white checkerboard
+    lambda x, y, t: np.stack([0 * x + 20, (y * 4) % 256, (x * 4 + 10 * t) % 256], -1),  # blue-green gradient
+)
+
+
+def make_scene_video(path: str | Path, scenes: tuple[float, ...] = (12.0, 11.0, 12.0), *, fps: int = 4,
+                     size: tuple[int, int] = (32, 32), with_audio: bool = False) -> Path:
+    """A video of consecutive scenes (seconds each), scene i drawn by SCENE_LOOKS[i % 3], slowly moving;
+    the cuts are at the cumulative sums of `scenes`. Small and low-rate so that long videos stay cheap."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width]
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = None
+        if with_audio:
+            audio = container.add_stream("aac", rate=16000)
+            audio.layout = "mono"
+        for scene, seconds in enumerate(scenes):
+            for i in range(int(round(seconds * fps))):
+                t = i / fps
+                pixels = np.clip(SCENE_LOOKS[scene % len(SCENE_LOOKS)](x, y, t), 0, 255).astype(np.uint8)
+                container.mux(video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(video.encode())
+        if audio is not None:
+            total = int(sum(scenes) * 16000)
+            samples = (0.3 * np.sin(2 * np.pi * 440.0 * np.arange(total) / 16000)).astype(np.float32)
+            for first in range(0, total, 1024):
+                frame = av.AudioFrame.from_ndarray(samples[first:first + 1024][None, :], format="fltp", layout="mono")
+                frame.sample_rate, frame.pts, frame.time_base = 16000, first, Fraction(1, 16000)
+                container.mux(audio.encode(frame))
+            container.mux(audio.encode())
+    return path

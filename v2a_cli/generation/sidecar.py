@@ -1,0 +1,125 @@
+"""Provenance of a generated file: `OUTPUT.json` beside it (`--sidecar`), built in one function.
+
+What it holds (docs/long-video.md): the v2a version, each model's spec and the revision (Hub) or
+content hash (local files) it resolved to, every generation setting, the seed, and `windows`: the
+windows covering the output in order, each with its seconds, scene, noise seed and, with the
+zero-shot bridge, the sound classes and weights it mixed (`explain`). Other parts add their keys in
+`build_sidecar` (one dict, one place).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from v2a_cli.generation.longform import Soundtrack
+    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+
+SIDECAR_FORMAT = 1
+HASH_CHUNK = 1 << 20
+
+
+def window_records(track: "Soundtrack") -> list[list[dict]]:
+    """Per variation: one dict per window, in order ({start, end, scene, seed, frames, join, overlap[, explain]})."""
+    records = []
+    for variation, seeds in enumerate(track.window_seeds):
+        rows = []
+        for index, (window, seed) in enumerate(zip(track.timeline.windows, seeds)):
+            row = {**window.as_dict(), "seed": seed}
+            if track.choices and track.choices[variation][index]:
+                row["candidate"] = track.choices[variation][index]
+            if track.explain is not None:
+                row["explain"] = [{"class": name, "weight": round(weight, 6)} for name, weight in track.explain[index]]
+            rows.append(row)
+        records.append(rows)
+    return records
+
+
+def build_sidecar(pipeline: "Pipeline", options: "GenerateOptions", track: "Soundtrack", variation: int,
+                  output: Path) -> dict:
+    """The sidecar of variation `variation` of `track`, written to `output`."""
+    from v2a_cli import __version__
+
+    return {
+        "format": SIDECAR_FORMAT,
+        "v2a": __version__,
+        "output": output.name,
+        "source": track.source,
+        "kind": track.kind,
+        "seed": track.seeds[variation],
+        "covered": {"start": round(track.timeline.start, 4), "end": round(track.timeline.end, 4)},
+        "scene_cuts": [round(cut, 4) for cut in track.timeline.cuts],
+        "models": model_provenance(pipeline, track.kind),
+        "settings": {**dataclasses.asdict(options), "device": str(pipeline.device), "dtype": str(pipeline.dtype),
+                     "bridge_top_k": pipeline.bridge_top_k, "bridge_temperature": pipeline.bridge_temperature},
+        "input": track.info,
+        "windows": window_records(track)[variation],
+    }
+
+
+def write_sidecar(path: Path, record: dict) -> Path:
+    from v2a_cli.files import atomic_output
+
+    with atomic_output(path, overwrite=True) as temp:
+        temp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def model_provenance(pipeline: "Pipeline", kind: str) -> dict:
+    """Each model this kind of input used: its spec and what it resolved to (cached on the pipeline)."""
+    roles = ["generator"]
+    if kind in ("image", "video"):
+        roles += ["clip", "mapper"]
+    elif kind == "audio":
+        roles += ["clap"]
+    cache = pipeline._provenance
+    result = {}
+    for role in roles:
+        spec = getattr(pipeline.models, role)
+        if spec not in cache:
+            cache[spec] = resolved_identity(spec)
+        result[role] = {"spec": spec, **cache[spec]}
+    return result
+
+
+def resolved_identity(spec: str) -> dict:
+    """{"sha256": ...} for local files or folders (hash of every file's path and content), {"revision":
+    commit} for a cached Hub repo, {"sha256"} for a downloaded URL, {} when nothing can be said."""
+    from v2a_cli.registry import download_cache_path, parse_hub_ref
+
+    local = Path(spec).expanduser()
+    if local.exists():
+        return {"sha256": content_hash(local)}
+    if spec.startswith(("https://", "http://")):
+        cached = download_cache_path(spec)
+        return {"sha256": content_hash(cached)} if cached.is_file() else {}
+    ref = parse_hub_ref(spec)
+    if ref is None:
+        return {}
+    try:
+        from huggingface_hub import constants
+
+        folder = Path(constants.HF_HUB_CACHE) / ("models--" + ref.repo_id.replace("/", "--"))
+        revision = ref.revision or "main"
+        ref_file = folder / "refs" / revision
+        commit = ref_file.read_text().strip() if ref_file.is_file() else revision
+        return {"revision": commit}
+    except OSError:
+        return {}
+
+
+def content_hash(path: Path) -> str:
+    """sha256 over a file, or over a folder's files (relative path + content, in sorted order)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
