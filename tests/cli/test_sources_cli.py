@@ -74,3 +74,20 @@ def test_generate_boxes_for_several_inputs_is_a_folder(v2a, media, tmp_path):
     assert code == 0, err
     with Image.open(tmp_path / "boxes" / "street.png") as a, Image.open(tmp_path / "boxes" / "park.png") as b:
         assert a.size == (120, 80) and b.size == (90, 70)
+
+
+def test_the_sidecar_records_the_sources(v2a, media, tmp_path):
+    code, out, err = v2a("generate", media["street"], "-o", tmp_path / "s.wav", *FAST, "--sources", "detect",
+                         "--detect-threshold", "0", "--max-sources", "2", "--sidecar")
+    assert code == 0, err
+    code, listed, err = v2a("sources", media["street"], "--json", "--detect-threshold", "0", "--max-sources", "2")
+    sidecar = json.loads((tmp_path / "s.wav.json").read_text())
+    assert sidecar["sources"] == json.loads(listed)["sources"]
+    code, out, err = v2a("generate", media["video"], "-o", tmp_path / "v.wav", *FAST, "--sources", "detect",
+                         "--detect-threshold", "0", "--max-sources", "2", "--fps", "4", "--sidecar")
+    assert code == 0, err
+    windows = json.loads((tmp_path / "v.wav.json").read_text())["sources"]
+    assert windows and all({"start", "end", "sources"} <= set(w) for w in windows)
+    assert all(sum(s["weight"] for s in w["sources"]) == pytest.approx(1.0, abs=1e-5) for w in windows)
+    code, out, err = v2a("generate", media["street"], "-o", tmp_path / "w.wav", *FAST, "--sidecar")
+    assert json.loads((tmp_path / "w.wav.json").read_text())["sources"] is None

@@ -144,3 +144,13 @@ def test_eta_and_candidates_are_validated(change, message):
 
     with pytest.raises(V2AError, match=message):
         replace(FAST, **change).validate()
+
+
+def test_the_paper_preset_samples_as_audioldm_does_and_eta_stays_with_ddim():
+    from v2a_cli.generation.pipeline import GenerateOptions
+
+    paper = GenerateOptions.from_preset("paper").validate()
+    assert (paper.scheduler, paper.eta, paper.candidates) == ("ddim", 1.0, 1)
+    assert GenerateOptions.from_preset("paper", scheduler="dpm").validate().eta == 0.0
+    assert GenerateOptions.from_preset("paper", eta=0.0).eta == 0.0
+    assert GenerateOptions.from_preset("fast").eta == 0.0

@@ -226,6 +226,23 @@ def test_two_ranks_cover_every_file_exactly_once(extract_cache, extract_models, 
     assert torch.equal(a["clap"], b["clap"]) and torch.equal(a["frame_clip"], b["frame_clip"])
 
 
+def test_clap_targets_are_the_conditions_audioldm_would_make(extract_cache, extract_models, extract_videos):
+    """Every training target is the CLAP embedding of `load_audio_for_clap` (AudioLDM's read_wav_file path),
+    the same function audio sources of generate/compose go through."""
+    from v2a_cli.embeddings.clap import load_audio_for_clap
+    from v2a_cli.registry import load_model
+
+    cache, _ = extract_cache
+    clap_encoder = load_model("clap", extract_models.clap, device="cpu")
+    for sidecar in finished_shards(cache).values():
+        if not sidecar["clips"]:
+            continue
+        targets = load_file(str(cache / sidecar["tensors"]))["clap"]
+        expected = clap_encoder.encode_audio([load_audio_for_clap(extract_videos / clip["path"])
+                                              for clip in sidecar["clips"]])
+        assert torch.allclose(targets, expected, atol=1e-5), sidecar["clips"]
+
+
 def test_extract_with_nothing_usable_exits_1_and_names_each_clip(tmp_path, extract_models_toml):
     from v2a_cli.testing.media import make_video
 

@@ -63,7 +63,7 @@ def compose(
     scheduler: Optional[str] = options.SCHEDULER,
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
-    eta: float = options.ETA,
+    eta: Optional[float] = options.ETA,
     candidates: int = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),

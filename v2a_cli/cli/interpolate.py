@@ -79,7 +79,7 @@ def interpolate(
     scheduler: Optional[str] = options.SCHEDULER,
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
-    eta: float = options.ETA,
+    eta: Optional[float] = options.ETA,
     candidates: int = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout; -1 draws one (printed)."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),

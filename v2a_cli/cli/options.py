@@ -43,7 +43,7 @@ BOXES = typer.Option(None, "--boxes", help="Write the picture with the sources' 
 VAR_SAMPLES = typer.Option(None, "--var-samples", help="SSV2A mapper: variational samples averaged per step (default 64; more = typical, less diverse).")
 CYCLE_ITS = typer.Option(None, "--cycle-its", help="SSV2A mapper: Cycle Mix rounds (default 64; more = closer to the sources).")
 CYCLE_SAMPLES = typer.Option(None, "--cycle-samples", help="SSV2A mapper: remixes drawn per Cycle Mix round (default 64).")
-ETA = typer.Option(0.0, "--eta", help="DDIM eta (ddim only): 0 deterministic, 1 = AudioLDM's own sampler.")
+ETA = typer.Option(None, "--eta", help="DDIM eta (ddim only): 0 deterministic, 1 = AudioLDM's own sampler (default: the preset's; paper: 1).")
 CANDIDATES = typer.Option(1, "--candidates", help="Draw N sounds per output, keep the closest to the condition (CLAP audio cosine; AudioLDM: 3).")
 
 

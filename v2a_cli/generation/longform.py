@@ -212,7 +212,7 @@ def plan_source(pipeline: "Pipeline", source: str | Path, options: "GenerateOpti
     plan = timeline(start, end, cuts)
     info = {"kind": "video", "video_duration": duration, "frames": len(times)}
     if options.sources == "detect" or getattr(pipeline.mapper, "has_aggregator", False):
-        return plan, _sourced_windows(pipeline, path, plan, options, seeds), None, info
+        return plan, _sourced_windows(pipeline, path, plan, options, seeds, info), None, info
     clips = torch.stack([_aggregate(frames[window_frames(times, window)], options) for window in plan.windows])
     mapped = [_map_windows(pipeline, clips, seed, options) for seed in seeds]
     stacked = torch.stack([torch.stack([pipeline.with_prompt(row, options) for row in rows]) for rows in mapped])
@@ -227,9 +227,10 @@ def _map_windows(pipeline: "Pipeline", clips: torch.Tensor, seed: int, options: 
 
 
 def _sourced_windows(pipeline: "Pipeline", path: Path, plan: Timeline, options: "GenerateOptions",
-                     seeds: Sequence[int]) -> torch.Tensor:
+                     seeds: Sequence[int], info: dict) -> torch.Tensor:
     """--sources detect (or SSV2A's temporal aggregator): each window's frames are decoded again, their
-    sources detected and tracked within the window, and mapped as for a whole clip ([V, W, 512])."""
+    sources detected and tracked within the window, and mapped as for a whole clip ([V, W, 512]).
+    Each window's sources go to info["window_sources"] (the sidecar's `sources`)."""
     from v2a_cli.generation.detect import sourced_conditions, sourced_frames
     from v2a_cli.media.video import iter_frames
 
@@ -237,6 +238,8 @@ def _sourced_windows(pipeline: "Pipeline", path: Path, plan: Timeline, options: 
     for k, window in enumerate(plan.windows):
         images = [f.image for f in iter_frames(path, fps=options.fps, start=window.frames_from, end=window.frames_to)]
         sourced = sourced_frames(pipeline, images, options)
+        info.setdefault("window_sources", []).append({"start": round(window.start, 4), "end": round(window.end, 4),
+                                                      **sourced.info()})
         rows.append(sourced_conditions(pipeline, sourced, True, options, [window_seed(seed, k) for seed in seeds]))
     return torch.stack([torch.stack([pipeline.with_prompt(rows[k][v], options) for k in range(len(rows))])
                         for v in range(len(seeds))])

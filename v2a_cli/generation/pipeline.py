@@ -30,7 +30,8 @@ FRAME_CHUNK = 16  # video frames embedded per CLIP call
 # Named settings of the sampler; explicit steps/scheduler/guidance override them (`from_preset`).
 PRESETS: dict[str, dict[str, object]] = {
     "fast": {"steps": 25, "scheduler": "dpm", "guidance": 4.5},  # DPM-Solver++: ~8x fewer UNet calls
-    "paper": {"steps": 200, "scheduler": "ddim", "guidance": 4.5},  # the paper's setting (AudioLDM's default)
+    # The paper's setting; eta 1 is AudioLDM's own DDIM (docs/fidelity.md: the paper does not state it).
+    "paper": {"steps": 200, "scheduler": "ddim", "guidance": 4.5, "eta": 1.0},
 }
 DEFAULT_PRESET = "fast"
 JOINS = ("continue", "crossfade")
@@ -77,6 +78,8 @@ class GenerateOptions:
             raise V2AError(f"--preset {name}: expected one of {', '.join(PRESETS)}")
         settings = dict(PRESETS[name])
         settings.update({key: value for key, value in overrides.items() if value is not None})
+        if settings.get("scheduler") != "ddim" and overrides.get("eta") is None:
+            settings.pop("eta", None)  # the preset's DDIM eta does not follow it to another scheduler
         return cls(**settings)
 
     def validate(self) -> "GenerateOptions":

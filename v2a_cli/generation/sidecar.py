@@ -56,9 +56,24 @@ def build_sidecar(pipeline: "Pipeline", options: "GenerateOptions", track: "Soun
         "models": model_provenance(pipeline, track.kind),
         "settings": {**dataclasses.asdict(options), "device": str(pipeline.device), "dtype": str(pipeline.dtype),
                      "bridge_top_k": pipeline.bridge_top_k, "bridge_temperature": pipeline.bridge_temperature},
-        "input": track.info,
+        "input": {key: value for key, value in track.info.items() if key not in SOURCE_KEYS},
+        "sources": sources_record(track.info),
         "windows": window_records(track)[variation],
     }
+
+
+SOURCE_KEYS = ("sources", "note", "window_sources")  # what --sources detect found (docs/sources.md)
+
+
+def sources_record(info: dict) -> list | None:
+    """The sound sources: for a picture the list `v2a sources --json` prints (+ its note when nothing
+    was found, as {"note": ...} last); for a video one {start, end, sources[, note]} per window;
+    None when detection was off."""
+    if "window_sources" in info:
+        return info["window_sources"]
+    if "sources" in info:
+        return info["sources"] + ([{"note": info["note"]}] if "note" in info else [])
+    return None
 
 
 def write_sidecar(path: Path, record: dict) -> Path:

@@ -30,7 +30,7 @@ DEFAULT_PRESET = "fast"
 # Used only while `generation.pipeline` has no PRESETS / GenerateOptions.from_preset (long-video
 # issue #8 adds them; then these two lines go and nothing else changes).
 FALLBACK_PRESETS: dict[str, dict] = {"fast": {"steps": 25, "scheduler": "dpm"},
-                                     "paper": {"steps": 200, "scheduler": "ddim"}}
+                                     "paper": {"steps": 200, "scheduler": "ddim", "eta": 1.0}}  # eta: docs/fidelity.md
 
 
 def preset_names() -> list[str]:

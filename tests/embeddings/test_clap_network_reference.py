@@ -1,0 +1,37 @@
+"""Our CLAP audio tower (transformers) against AudioLDM 0.1.1's own (laion-CLAP HTSAT) on the same weights.
+
+Fixture: data/make_clap_network_reference.py loads the tiny zoo CLAP checkpoint into AudioLDM's code.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).with_name("data")
+FIXTURE = np.load(DATA / "clap_network_reference.npz")
+
+
+def _waveforms():
+    spec = importlib.util.spec_from_file_location("make_clap_network_reference",
+                                                  DATA / "make_clap_network_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.waveforms()
+
+
+@pytest.fixture(scope="module")
+def clap(zoo_models):
+    from v2a_cli.registry import load_model
+
+    return load_model("clap", zoo_models.clap, device="cpu")
+
+
+@pytest.mark.parametrize("key", ["ten", "three", "twelve", "quiet"])
+def test_audio_embedding_matches_audioldms_clap(clap, key):
+    """10 s as is, 3 s repeat-padded, 12 s cut to the first 10 s, near silence (the -100 dB floor)."""
+    ours = clap.encode_audio([_waveforms()[key]])[0].numpy()
+    assert np.abs(ours - FIXTURE[key]).max() <= 1e-5
