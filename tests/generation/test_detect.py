@@ -112,3 +112,29 @@ def test_video_detect_with_a_plain_mapper_mixes_tracks(pipeline, tmp_path):
     mapped = pipeline.map_visual(sourced.clips, seeds=[5] * len(sourced.clips))
     assert torch.allclose(condition.embedding, weighted_mean(mapped, sourced.weights), atol=1e-6)
     assert condition.info["sources"][0]["box"] is None
+
+
+def test_presets_set_the_ssv2a_cycle_mix_the_fast_one_cheap_and_the_paper_one_as_ssv2a_scripts():
+    from v2a_cli.generation.pipeline import GenerateOptions
+
+    fast, paper = GenerateOptions.from_preset("fast"), GenerateOptions.from_preset("paper")
+    assert (fast.var_samples, fast.cycle_its, fast.cycle_samples) == (16, 8, 16)
+    assert GenerateOptions().var_samples == fast.var_samples and GenerateOptions().cycle_its == fast.cycle_its
+    assert (paper.var_samples, paper.cycle_its, paper.cycle_samples) == (64, 64, 64)
+    assert GenerateOptions.from_preset("paper", cycle_its=2).cycle_its == 2
+
+
+def test_compose_var_samples_reaches_ssv2a_whatever_the_preset(ssv2a_pipeline, street, monkeypatch):
+    mapper = ssv2a_pipeline.mapper
+    seen = []
+    real_map = mapper.map
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("var_samples"))
+        return real_map(*args, **kwargs)
+
+    monkeypatch.setattr(mapper, "map", spy)
+    options = GenerateOptions(**FAST_SSV2A)
+    compose_condition(ssv2a_pipeline, [Source("image", str(street))], options, var_samples=3)
+    compose_condition(ssv2a_pipeline, [Source("image", str(street))], options, var_samples=1)
+    assert seen == [3, FAST_SSV2A["var_samples"]]

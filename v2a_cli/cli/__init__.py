@@ -35,6 +35,7 @@ INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C (128 + SIGIN
 
 def main(argv: list[str] | None = None) -> None:
     """Run `v2a ARGS`: known errors and usage errors as one line (exit 1 and 2), ^C as exit 130."""
+    import typer
     import typer.main
 
     from v2a_cli.cli.params import click, prepare_commands
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         report_error(str(exc))
         sys.exit(1)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):  # typer >= 0.2x keeps Abort out of its copy of click
         code = INTERRUPTED
     if code == INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
         report_error("interrupted")

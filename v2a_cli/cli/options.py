@@ -40,9 +40,9 @@ MAX_SOURCES = typer.Option(8, "--max-sources", help="Source detection: at most t
 DETECT_THRESHOLD = typer.Option(0.2, "--detect-threshold", help="Source detection: keep boxes the detector scores above this (0..1).")
 DETECTOR = typer.Option(None, "--detector", help="Open-vocabulary detector: OWLv2/OWL-ViT Hub id or folder (default google/owlv2-base-patch16-ensemble).")
 BOXES = typer.Option(None, "--boxes", help="Write the picture with the sources' boxes and labels drawn (.png; a folder for several inputs).")
-VAR_SAMPLES = typer.Option(None, "--var-samples", help="SSV2A mapper: variational samples averaged per step (default 64; more = typical, less diverse).")
-CYCLE_ITS = typer.Option(None, "--cycle-its", help="SSV2A mapper: Cycle Mix rounds (default 64; more = closer to the sources).")
-CYCLE_SAMPLES = typer.Option(None, "--cycle-samples", help="SSV2A mapper: remixes drawn per Cycle Mix round (default 64).")
+VAR_SAMPLES = typer.Option(None, "--var-samples", help="SSV2A mapper: variational samples averaged per step (the preset's: fast 16, paper 64; more = typical, less diverse).")
+CYCLE_ITS = typer.Option(None, "--cycle-its", help="SSV2A mapper: Cycle Mix rounds (the preset's: fast 8, paper 64; more = closer to the sources).")
+CYCLE_SAMPLES = typer.Option(None, "--cycle-samples", help="SSV2A mapper: remixes drawn per Cycle Mix round (the preset's: fast 16, paper 64).")
 ETA = typer.Option(None, "--eta", help="DDIM eta (ddim only): 0 deterministic, 1 = AudioLDM's own sampler (default: the preset's; paper: 1).")
 CANDIDATES = typer.Option(1, "--candidates", help="Draw N sounds per output, keep the closest to the condition (CLAP audio cosine; AudioLDM: 3).")
 

@@ -55,9 +55,9 @@ def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOpti
     else:
         clip = pipeline.clip_embedding(path, options)
     ssv2a = getattr(pipeline.mapper, "kind", None) == "ssv2a"
-    if ssv2a and options.var_samples is None and var_samples > 1:
+    if ssv2a and var_samples > 1:
         # SSV2A averages its own variational draws inside each step: --var-samples goes to it (1, the
-        # default here, leaves SSV2A's own default).
+        # default here, leaves the preset's number).
         from dataclasses import replace
 
         options = replace(options, var_samples=var_samples)
