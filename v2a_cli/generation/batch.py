@@ -1,13 +1,15 @@
 """Many inputs -> many files, as `v2a generate` does it: one bad input never stops the others.
 
-Outputs are planned (and checked for overwrite) before any model runs; each input is then rendered
-over its whole timeline (`longform.py`: windows, scenes, joins; its variations batched together) and
-its outputs written at once (atomically), with a provenance sidecar on request.
+Outputs are planned (and checked for overwrite) before any model runs. Inputs are then read and
+planned over their whole timeline (`longform.py`: windows, scenes, joins) a generator batch's worth
+at a time; each such group is generated together (independent windows of equal length share calls
+across inputs and variations) and every input's outputs are written as soon as its group is done
+(atomically), with a provenance sidecar on request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -18,6 +20,7 @@ from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallb
 from v2a_cli.media.mux import OUTPUT_FORMATS
 
 VIDEO_OUT_SUFFIXES = frozenset(OUTPUT_FORMATS)  # the containers mux_audio_into_video writes
+GROUP_CALLS = 4  # inputs of mixed lengths: generate once they hold this many generator calls' worth of rows
 
 
 @dataclass(frozen=True)
@@ -169,18 +172,24 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
                    on_input_done: Callable[[], None] | None = None,
                    on_explain: Callable[[str, list[dict]], None] | None = None,
                    progress: ProgressCallback | None = None) -> BatchReport:
-    """Generate every planned output, one input at a time (its variations batched together).
+    """Generate every planned output, a few inputs at a time.
 
-    Errors of one input are reported and the rest go on. `progress(done, total)` counts window-steps
-    over the whole batch (the total is refined as each video's scene cuts become known).
+    Inputs are read and planned (conditions, windows) until their rows fill a generator batch; that
+    group is then generated together (`longform.synthesize_sounds`: independent windows of equal
+    length share calls across inputs, continuing windows follow their own) and each input's outputs
+    are written. Errors of one input are reported and the rest go on. `progress(done, total)` counts
+    window-steps over the whole batch (the total is refined as each video's scene cuts become known).
     """
-    from v2a_cli.generation.sidecar import build_sidecar, window_records, write_sidecar
+    from v2a_cli.generation.longform import plan_sound, synthesize_sounds
 
     options = options.validate()
     settings = settings.validate()
     report = BatchReport()
     estimates = estimate_window_steps(plans, options) if progress else [0] * len(plans)
     counts = {"done": 0, "total": sum(e * len(outputs) for e, outputs in zip(estimates, plans))}
+    group: list[tuple[list[PlannedOutput], object]] = []  # planned inputs waiting for their generator calls
+    longest = replace(options, duration=pipeline.generator.max_duration)  # "auto": what fits at a full window
+    rows_per_call = max(1, pipeline.batch_size(longest) // options.candidates)
 
     def fail(source: str, message: str) -> None:
         report.failed.append((source, message))
@@ -190,6 +199,16 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
     def advance(items: int) -> None:
         counts["done"] += items
         progress(counts["done"], max(counts["total"], counts["done"]))
+
+    def finish_group() -> None:
+        if group:
+            synthesize_sounds(pipeline, [planned for _, planned in group], options,
+                              progress=advance if progress else None)
+        for todo, planned in group:
+            _write_input(pipeline, todo, planned.track, options, settings, report, fail, on_written, on_explain)
+            if on_input_done:
+                on_input_done()
+        group.clear()
 
     for outputs, estimate in zip(plans, estimates):
         source = outputs[0].source
@@ -202,34 +221,63 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
             else:
                 todo.append(plan)
         counts["total"] -= estimate * len(outputs)  # replaced by the real count once planned
-
-        def on_plan(timeline, count=len(todo)) -> None:
-            counts["total"] += len(timeline.windows) * count * options.steps * options.candidates
-
         try:
             for plan in todo:
                 if plan.path.exists() and not settings.overwrite:
                     raise OutputExistsError(plan.path)
             if todo:
-                track = pipeline.render(source, options, [plan.seed for plan in todo],
-                                        progress=advance if progress else None, on_plan=on_plan)
-                windows = window_records(track)
-                if on_explain and track.explain is not None:
-                    on_explain(str(source), windows[0])
-                for index, (plan, wave) in enumerate(zip(todo, track.waveforms)):
-                    _write(pipeline, plan, wave, track, settings)
-                    if settings.sidecar:
-                        write_sidecar(sidecar_path(plan.path), build_sidecar(pipeline, options, track, index, plan.path))
-                    report.written.append(plan.path)
-                    if options.candidates > 1 and len(track.timeline.windows) == 1:
-                        report.candidates[plan.path] = track.choices[index][0]
-                    if on_written:
-                        on_written(plan.path)
+                planned = plan_sound(pipeline, source, options, [plan.seed for plan in todo])
+                counts["total"] += len(planned.track.timeline.windows) * len(todo) * options.steps * options.candidates
+                group.append((todo, planned))
+            elif on_input_done:
+                on_input_done()
         except (InputError, OutputExistsError, OutputWriteError) as exc:  # this input's problem; model errors stop the run
             fail(str(source), str(exc))
-        if on_input_done:
-            on_input_done()
+            if on_input_done:
+                on_input_done()
+        if _group_full([planned for _, planned in group], rows_per_call):
+            finish_group()
+    finish_group()
     return report
+
+
+def _group_full(sounds: Sequence, rows_per_call: int) -> bool:
+    """Whether planned sounds are worth generating now: their independent windows of one length fill a
+    call, or they hold GROUP_CALLS calls' worth of rows in all (bounds memory and what a kill loses)."""
+    from v2a_cli.generation.longform import continues
+
+    by_length: dict[int, int] = {}
+    total = 0
+    for sound in sounds:
+        variations = len(sound.track.seeds)
+        total += len(sound.track.timeline.windows) * variations
+        for window in sound.track.timeline.windows:
+            if not continues(window):
+                by_length[window.units] = by_length.get(window.units, 0) + variations
+    return total >= GROUP_CALLS * rows_per_call or max(by_length.values(), default=0) >= rows_per_call
+
+
+def _write_input(pipeline: Pipeline, todo: Sequence[PlannedOutput], track, options: GenerateOptions,
+                 settings: OutputSettings, report: BatchReport, fail: Callable[[str, str], None],
+                 on_written: Callable[[Path], None] | None,
+                 on_explain: Callable[[str, list[dict]], None] | None) -> None:
+    """One generated input's outputs (and sidecars) written; a write problem fails that input only."""
+    from v2a_cli.generation.sidecar import build_sidecar, window_records, write_sidecar
+
+    try:
+        if on_explain and track.explain is not None:
+            on_explain(track.source, window_records(track)[0])
+        for index, (plan, wave) in enumerate(zip(todo, track.waveforms)):
+            _write(pipeline, plan, wave, track, settings)
+            if settings.sidecar:
+                write_sidecar(sidecar_path(plan.path), build_sidecar(pipeline, options, track, index, plan.path))
+            report.written.append(plan.path)
+            if options.candidates > 1 and len(track.timeline.windows) == 1:
+                report.candidates[plan.path] = track.choices[index][0]
+            if on_written:
+                on_written(plan.path)
+    except (InputError, OutputExistsError, OutputWriteError) as exc:
+        fail(str(todo[0].source), str(exc))
 
 
 def _write(pipeline: Pipeline, plan: PlannedOutput, wave, track, settings: OutputSettings) -> None:

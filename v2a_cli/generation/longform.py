@@ -251,18 +251,42 @@ def _aggregate(frames: torch.Tensor, options: "GenerateOptions") -> torch.Tensor
     return aggregate_frames(frames, options.aggregate, options.seed)
 
 
+@dataclass
+class PlannedSound:
+    """One source read and planned, not yet generated: `synthesize_sounds` fills `track.waveforms`."""
+
+    track: Soundtrack  # its timeline, seeds, explain, info; waveforms empty until synthesized
+    conditions: torch.Tensor  # [V, W, 512]: the CLAP condition of every window for every seed
+
+
+def plan_sound(pipeline: "Pipeline", source: str | Path, options: "GenerateOptions",
+               seeds: Sequence[int]) -> PlannedSound:
+    """Read one source and plan its sound for each seed (conditions, timeline, window seeds)."""
+    plan, conditions, explain, info = plan_source(pipeline, source, options, seeds)
+    window_seeds = [[window_seed(seed, k) for k in range(len(plan.windows))] for seed in seeds]
+    track = Soundtrack(source=str(source), kind=info.pop("kind"), timeline=plan, seeds=list(seeds), waveforms=[],
+                       window_seeds=window_seeds, explain=explain, info=info,
+                       choices=[[{} for _ in plan.windows] for _ in seeds])
+    return PlannedSound(track, conditions)
+
+
+def synthesize_sounds(pipeline: "Pipeline", sounds: Sequence[PlannedSound], options: "GenerateOptions", *,
+                      progress: StepCounter | None = None) -> None:
+    """Generate several planned sounds together (their independent windows share generator calls)."""
+    jobs = [(s.track.timeline, s.conditions, s.track.window_seeds, s.track.choices) for s in sounds]
+    for sound, waves in zip(sounds, _synthesize(pipeline, jobs, options, progress=progress)):
+        sound.track.waveforms = waves
+
+
 def render(pipeline: "Pipeline", source: str | Path, options: "GenerateOptions", seeds: Sequence[int], *,
            progress: StepCounter | None = None, on_plan: Callable[[Timeline], None] | None = None) -> Soundtrack:
     """One source -> its sound for each seed, window by window. `on_plan` sees the timeline before any
     window is generated (e.g. to size a progress bar)."""
-    plan, conditions, explain, info = plan_source(pipeline, source, options, seeds)
+    planned = plan_sound(pipeline, source, options, seeds)
     if on_plan is not None:
-        on_plan(plan)
-    window_seeds = [[window_seed(seed, k) for k in range(len(plan.windows))] for seed in seeds]
-    choices: list[list[dict]] = [[{} for _ in plan.windows] for _ in seeds]
-    waves = synthesize_timeline(pipeline, plan, conditions, window_seeds, options, progress=progress, choices=choices)
-    return Soundtrack(source=str(source), kind=info.pop("kind"), timeline=plan, seeds=list(seeds), waveforms=waves,
-                      window_seeds=window_seeds, explain=explain, info=info, choices=choices)
+        on_plan(planned.track.timeline)
+    synthesize_sounds(pipeline, [planned], options, progress=progress)
+    return planned.track
 
 
 def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.Tensor,
@@ -270,64 +294,87 @@ def synthesize_timeline(pipeline: "Pipeline", plan: Timeline, conditions: torch.
                         progress: StepCounter | None = None,
                         on_latents: Callable[[int, torch.Tensor], None] | None = None,
                         choices: list[list[dict]] | None = None) -> list[np.ndarray]:
-    """conditions [V, W, 512] -> V waveforms covering `plan`, generated `pipeline.batch_size` items at a time.
+    """conditions [V, W, 512] -> V waveforms covering `plan` (one sound; see `_synthesize`).
+    `on_latents(window_index, latents [V_batch, ...])` sees each window's final latents (tests)."""
+    if choices is None:
+        choices = [[{} for _ in plan.windows] for _ in window_seeds]
+    relay = None if on_latents is None else (lambda job, k, latents: on_latents(k, latents))
+    return _synthesize(pipeline, [(plan, conditions, window_seeds, choices)], options, progress=progress,
+                       on_latents=relay)[0]
 
-    Items are (window, variation) pairs in window order. A batch never holds a window together with
-    the one it continues; windows that do not continue (crossfade joins, scene cuts) batch across.
-    With options.candidates = C > 1 every window is drawn C times (all continuing the same latents)
-    and the draw whose CLAP audio embedding is closest to the window's condition is kept, as for a
-    single clip; `choices[v][k]` receives that pick. `on_latents(window_index, latents [V_batch, ...])`
-    sees each batch's final latents (tests).
+
+def continues(window: Window) -> bool:
+    """Whether a window is generated from its predecessor's final latents (so never in its call)."""
+    return window.join == "continue" and window.overlap_units > 0
+
+
+def _synthesize(pipeline: "Pipeline", jobs: Sequence[tuple], options: "GenerateOptions", *,
+                progress: StepCounter | None = None,
+                on_latents: Callable[[int, int, torch.Tensor], None] | None = None) -> list[list[np.ndarray]]:
+    """Jobs (timeline, conditions [V, W, 512], window seeds [V][W], choices [V][W]) -> per job, V waveforms.
+
+    Items are (job, window, variation) triples, taken in that order. The first item not yet made
+    decides each generator call: a continuing window (it holds its predecessor's final latents) is
+    made with the other variations of the same window; any other window (first, crossfade, scene cut)
+    with every waiting non-continuing window of the same latent length, of any job, up to
+    `pipeline.batch_size` rows. Each row has its own noise seed, so what a row gets does not depend
+    on which rows share its call. With options.candidates = C > 1 every window is drawn C times (all
+    continuing the same latents) and the draw whose CLAP audio embedding is closest to the window's
+    condition is kept, as for a single clip; `choices[v][k]` receives that pick.
     """
     rate = pipeline.sample_rate
-    longest = max(w.units for w in plan.windows) * plan.unit
-    limit = pipeline.batch_size(dataclasses.replace(options, duration=longest))  # "auto": what fits at this length
-    samples_per_unit = int(round(plan.unit * rate))
-    total_units = plan.windows[-1].first_unit + plan.windows[-1].units
-    outputs = [np.zeros(total_units * samples_per_unit, dtype=np.float32) for _ in window_seeds]
-    variations = len(window_seeds)
-    items = [(k, v) for k in range(len(plan.windows)) for v in range(variations)]
-    tails: dict[int, torch.Tensor] = {}  # variation -> the latents the next window continues from
+    outputs = []
+    for plan, _, window_seeds, _ in jobs:
+        total_units = plan.windows[-1].first_unit + plan.windows[-1].units
+        outputs.append([np.zeros(total_units * int(round(plan.unit * rate)), dtype=np.float32) for _ in window_seeds])
+    pending = dict.fromkeys((j, k, v) for j, (plan, _, seeds, _) in enumerate(jobs)
+                            for k in range(len(plan.windows)) for v in range(len(seeds)))
+    tails: dict[tuple[int, int], torch.Tensor] = {}  # (job, variation) -> the latents the next window continues from
+    limits: dict[int, int] = {}  # latent length -> rows per call ("auto": what fits at this length)
 
-    def continues(window: Window) -> bool:
-        return window.join == "continue" and window.overlap_units > 0
+    def window_of(item: tuple[int, int, int]) -> Window:
+        return jobs[item[0]][0].windows[item[1]]
 
-    position = 0
-    while position < len(items):
-        batch = [items[position]]
-        k0 = batch[0][0]
-        window = plan.windows[k0]
-        per_call = max(1, limit // options.candidates)
-        while position + len(batch) < len(items) and len(batch) < per_call:
-            k, _ = items[position + len(batch)]
-            # Other windows join only when neither side holds known latents (and the lengths agree).
-            if k != k0 and (plan.windows[k].units != window.units or continues(plan.windows[k]) or continues(window)):
-                break
-            batch.append(items[position + len(batch)])
-        position += len(batch)
-        known = torch.stack([tails[v] for _, v in batch]) if continues(window) else None
+    while pending:
+        first = next(iter(pending))
+        window = window_of(first)
+        unit = jobs[first[0]][0].unit
+        if window.units not in limits:
+            fits = pipeline.batch_size(dataclasses.replace(options, duration=window.units * unit))
+            limits[window.units] = max(1, fits // options.candidates)
+        if continues(window):
+            batch = [item for item in pending if item[:2] == first[:2]]
+        else:
+            batch = [item for item in pending
+                     if window_of(item).units == window.units and not continues(window_of(item))]
+        batch = batch[:limits[window.units]]
+        for item in batch:
+            del pending[item]
+        known = torch.stack([tails[(j, v)] for j, _, v in batch]) if continues(window) else None
         step_counter = None
         if progress is not None:
             count = len(batch) * options.candidates
             step_counter = lambda step, total: progress(count)  # noqa: E731
-        embeddings = torch.stack([conditions[v, k] for k, v in batch])
-        seeds = [window_seeds[v][k] for k, v in batch]
-        latents, waves, picks = _sample_window(pipeline, embeddings, seeds, options, window.units * plan.unit, known,
+        embeddings = torch.stack([jobs[j][1][v, k] for j, k, v in batch])
+        seeds = [jobs[j][2][v][k] for j, k, v in batch]
+        latents, waves, picks = _sample_window(pipeline, embeddings, seeds, options, window.units * unit, known,
                                                step_counter)
-        if choices is not None:
-            for (k, v), pick in zip(batch, picks):
-                choices[v][k] = pick
-        if on_latents is not None:
-            on_latents(k0, latents)
-        for row, (k, v) in enumerate(batch):
+        for row, ((j, k, v), pick) in enumerate(zip(batch, picks)):
+            plan = jobs[j][0]
+            jobs[j][3][v][k] = pick
             current = plan.windows[k]
             following = plan.windows[k + 1] if k + 1 < len(plan.windows) else None
             if following is not None and continues(following):
                 offset = following.first_unit - current.first_unit
-                tails[v] = latents[row, :, offset:offset + following.overlap_units].clone()
-            _place(outputs[v], waves[row][: current.units * samples_per_unit], current, following, samples_per_unit)
-    length = int(round(plan.length * rate))
-    return [np.ascontiguousarray(out[:length]) for out in outputs]
+                tails[(j, v)] = latents[row, :, offset:offset + following.overlap_units].clone()
+            samples_per_unit = int(round(plan.unit * rate))
+            _place(outputs[j][v], waves[row][: current.units * samples_per_unit], current, following,
+                   samples_per_unit)
+        if on_latents is not None:
+            for j, k in dict.fromkeys((j, k) for j, k, _ in batch):
+                on_latents(j, k, latents[[row for row, item in enumerate(batch) if item[:2] == (j, k)]])
+    return [[np.ascontiguousarray(out[:int(round(plan.length * rate))]) for out in waves]
+            for (plan, *_), waves in zip(jobs, outputs)]
 
 
 def _sample_window(pipeline: "Pipeline", embeddings: torch.Tensor, seeds: list[int], options: "GenerateOptions",

@@ -14,7 +14,8 @@ from v2a_cli.errors import V2AError
 from v2a_cli.generation.compose import Source
 from v2a_cli.media.inputs import AUDIO_EXTS, IMAGE_EXTS, KIND_BY_EXT, VIDEO_EXTS
 from v2a_cli.web.service import (
-    DEFAULT_PRESET, MAX_POINTS, MAX_VARIATIONS, AppService, GenerateResult, Settings, preset_names, supports,
+    DEFAULT_PRESET, MAX_POINTS, MAX_SECONDS, MAX_VARIATIONS, AppService, GenerateResult, Settings, preset_names,
+    supports,
 )
 
 DEVICE_QUEUE = "device"  # every generating event shares this concurrency group: one request at a time
@@ -87,7 +88,9 @@ def build_page(service: AppService) -> gr.Blocks:
                                      info="fast: few steps with a fast sampler; paper: 200 DDIM steps")
                 steps = gr.Number(0, precision=0, minimum=0, maximum=1000, label="Steps (0: the preset's)")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
-                duration = gr.Number(10.0, minimum=0.1, maximum=10.24, label="Seconds of sound")
+                duration = gr.Number(10.0, minimum=0.1, maximum=MAX_SECONDS, label="Seconds of sound",
+                                     info=f"pictures and sounds, up to {MAX_SECONDS:g} s (a video gets its whole "
+                                          "length); Compose and Interpolate: at most 10.24 s")
             negative = gr.Textbox("", label="Negative prompt", placeholder="what to steer away from, e.g. 'speech'")
 
         with gr.Tab("Generate"):

@@ -19,22 +19,18 @@ import numpy as np
 import torch
 
 from v2a_cli.errors import V2AError
-from v2a_cli.generation import pipeline as pipeline_module
 from v2a_cli.generation.compose import Source
-from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
+from v2a_cli.generation.pipeline import DEFAULT_PRESET, PRESETS, GenerateOptions, Pipeline, ProgressCallback
+from v2a_cli.validation import Range, check_option
 
 MAX_VARIATIONS = 4  # sound slots on the Generate and Compose tabs
 MAX_POINTS = 8  # sound slots on the Interpolate tab
-DEFAULT_PRESET = "fast"
-
-# Used only while `generation.pipeline` has no PRESETS / GenerateOptions.from_preset (long-video
-# issue #8 adds them; then these two lines go and nothing else changes).
-FALLBACK_PRESETS: dict[str, dict] = {"fast": {"steps": 25, "scheduler": "dpm"},
-                                     "paper": {"steps": 200, "scheduler": "ddim", "eta": 1.0}}  # eta: docs/fidelity.md
+MAX_SECONDS = 60.0  # Generate: "seconds of sound" for a picture or sound (windowed; a video gets its whole length)
+PAGE_SECONDS = Range(0, MAX_SECONDS, low_open=True)
 
 
 def preset_names() -> list[str]:
-    return list(getattr(pipeline_module, "PRESETS", FALLBACK_PRESETS))
+    return list(PRESETS)
 
 
 def supports(option: str) -> bool:
@@ -43,14 +39,9 @@ def supports(option: str) -> bool:
 
 
 def options_for(preset: str, **overrides) -> GenerateOptions:
-    """A preset with overrides; None values and options this version does not have are left out."""
+    """A preset (`pipeline.PRESETS`) with overrides; None values and options this version does not have are left out."""
     overrides = {name: value for name, value in overrides.items() if value is not None and supports(name)}
-    from_preset = getattr(GenerateOptions, "from_preset", None)
-    if from_preset is not None:
-        return from_preset(preset, **overrides).validate()
-    if preset not in FALLBACK_PRESETS:
-        raise V2AError(f"preset {preset!r}: expected one of {', '.join(FALLBACK_PRESETS)}")
-    return GenerateOptions(**{**FALLBACK_PRESETS[preset], **overrides}).validate()
+    return GenerateOptions.from_preset(preset, **overrides).validate()
 
 
 @dataclass(frozen=True)
@@ -60,7 +51,8 @@ class Settings:
     preset: str = DEFAULT_PRESET  # named set of steps/scheduler (generation.pipeline)
     steps: int = 0  # denoising steps; 0: the preset's
     seed: int = 0  # variation v uses seed + v
-    duration: float = 10.0  # seconds of audio
+    duration: float = 10.0  # seconds of audio for a picture or sound (Generate: up to MAX_SECONDS; a video
+    #                         gets its whole length); Compose and Interpolate: one window, at most 10.24
     negative_prompt: str = ""  # text to steer away from ("" = none)
 
     def options(self, **extra) -> GenerateOptions:
@@ -178,6 +170,8 @@ class AppService:
             if not 1 <= int(variations) <= MAX_VARIATIONS:
                 raise V2AError(f"variations {variations}: choose 1 to {MAX_VARIATIONS}")
             kind = media_kind(path)
+            if kind != "video":  # a video's sound covers the whole video
+                check_option("duration", settings.duration, flag="seconds of sound", valid=PAGE_SECONDS)
             options = settings.options(prompt=prompt.strip() or None, variations=int(variations), join=join,
                                        sources=sources)
             with self._request([path]):
@@ -238,6 +232,7 @@ class AppService:
         with short_paths(files):
             if not 1 <= int(variations) <= MAX_VARIATIONS:
                 raise V2AError(f"variations {variations}: choose 1 to {MAX_VARIATIONS}")
+            check_option("duration", settings.duration, command="compose", flag="seconds of sound")
             options = settings.options(variations=int(variations))
             with self._request(files):
                 waves = compose(self.pipeline, sources, options, progress=progress)
@@ -260,6 +255,7 @@ class AppService:
             for name, source in (("start", start), ("end", end)):
                 if not str(source).strip() or str(source).strip() == "text:":
                     raise V2AError(f"no {name}; upload a file or type a text")
+            check_option("duration", settings.duration, command="interpolate", flag="seconds of sound")
             options = settings.options()
             with self._request(files):
                 waves = interpolate(self.pipeline, start, end, int(points), options, slerp=slerp, progress=progress)
