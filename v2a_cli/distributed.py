@@ -60,7 +60,9 @@ def current_ranks() -> Ranks:
 
 @contextlib.contextmanager
 def process_group(ranks: Ranks) -> Iterator[None]:
-    """A gloo group for the end-of-run gather (CPU only: the models never communicate)."""
+    """A gloo group for the end-of-run gather (CPU only: the models never communicate). On a normal
+    exit every rank waits for the others before the group is torn down (a rank leaving while another
+    still uses the group can abort in gloo's teardown)."""
     if not ranks.distributed:
         yield
         return
@@ -69,6 +71,7 @@ def process_group(ranks: Ranks) -> Iterator[None]:
     dist.init_process_group(backend="gloo", rank=ranks.rank, world_size=ranks.world_size)
     try:
         yield
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -64,6 +64,17 @@ def test_long_clip_uses_its_first_ten_seconds_deterministically(clap):
     assert not torch.allclose(first, clap.encode_audio([clip[3 * SR:]]), atol=1e-3)
 
 
+@pytest.mark.parametrize("seconds", [10.0, 12.5, 2.0, 1.0 + 1 / SR, 0.0002])
+def test_workers_log_mel_is_the_feature_extractors_bit_for_bit(clap, seconds):
+    """Extraction workers compute the log-mel with one vectorised FFT; it must equal transformers'
+    ClapFeatureExtractor (the front end the fixtures compare with AudioLDM's) exactly."""
+    wave = noise(seconds, 8)
+    reference = clap.feature_extractor([wave[: 10 * SR]], sampling_rate=SR, return_tensors="np")["input_features"]
+    ours = clap_module.log_mel_features(clap.feature_extractor, [wave])
+    assert ours.dtype == np.float32 and ours.shape == (1, 1, 1001, 64)
+    np.testing.assert_array_equal(ours, reference.astype(np.float32))
+
+
 def test_conversion_is_cached_by_checkpoint_hash(tiny_clap_ckpt, tmp_path, monkeypatch):
     import hashlib
 

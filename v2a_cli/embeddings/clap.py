@@ -173,11 +173,43 @@ def log_mel_features(feature_extractor: Any, waveforms: Sequence[np.ndarray]) ->
     """[N, 1, 1001, 64] float32 log-mel CLAP inputs of 48 kHz waveforms (first 10 s, repeat-padded).
 
     A plain function of the (picklable) feature extractor, so extraction workers compute it next to
-    the decoding."""
+    the decoding. For AudioLDM's unfused CLAP the frames go through one vectorised FFT (`_fast_log_mel`:
+    the same float64 arithmetic as transformers' per-frame loop, about 5x faster, pinned to it by
+    tests/embeddings/test_clap.py); any other extractor setting uses the extractor itself."""
     rate = clap_convert.SAMPLE_RATE
     clips = [_first_seconds(w, rate * clap_convert.MAX_SECONDS, i) for i, w in enumerate(waveforms)]
+    if _fast_log_mel_applies(feature_extractor, rate):
+        return np.stack([_fast_log_mel(feature_extractor, clip)[None] for clip in clips]).astype(np.float32)
     features = feature_extractor(clips, sampling_rate=rate, return_tensors="np")
     return np.ascontiguousarray(features["input_features"], dtype=np.float32)
+
+
+def _fast_log_mel_applies(feature_extractor: Any, rate: int) -> bool:
+    return (getattr(feature_extractor, "truncation", None) == "rand_trunc"
+            and getattr(feature_extractor, "padding", None) == "repeatpad"
+            and getattr(feature_extractor, "sampling_rate", None) == rate
+            and getattr(feature_extractor, "mel_filters_slaney", None) is not None)
+
+
+def _fast_log_mel(feature_extractor: Any, clip: np.ndarray) -> np.ndarray:
+    """[frames, mels] as ClapFeatureExtractor gives for a clip no longer than its max length:
+    repeat-pad to the max length, centred reflect-padded Hann frames, |rfft|^2 (stored as complex64,
+    as transformers' `spectrogram` does), Slaney mel filters, floor 1e-10, 10 log10."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from transformers.audio_utils import window_function
+
+    max_length = int(feature_extractor.nb_max_samples)
+    n_fft, hop = int(feature_extractor.fft_window_size), int(feature_extractor.hop_length)
+    waveform = np.asarray(clip, dtype=np.float64)
+    if len(waveform) < max_length:  # "repeatpad": whole repeats, then zeros
+        waveform = np.tile(waveform, int(max_length / len(waveform)))
+        waveform = np.pad(waveform, (0, max_length - len(waveform)))
+    waveform = np.pad(waveform, (n_fft // 2, n_fft // 2), mode="reflect")
+    frames = sliding_window_view(waveform, n_fft)[::hop] * window_function(n_fft, "hann").astype(np.float64)
+    spectrum = np.fft.rfft(frames, axis=-1).astype(np.complex64)
+    power = np.abs(spectrum, dtype=np.float64) ** 2.0
+    mel = np.maximum(1e-10, np.dot(feature_extractor.mel_filters_slaney.T, power.T))
+    return (10.0 * np.log10(np.clip(mel, a_min=1e-10, a_max=None))).T
 
 
 def _first_seconds(waveform: np.ndarray, max_samples: int, index: int) -> np.ndarray:

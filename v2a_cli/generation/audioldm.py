@@ -186,7 +186,7 @@ class AudioLDMGenerator:
         generators = [torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds]
         shape = (self.unet.config.in_channels, frames // self.vae_scale_factor, self.mel_bins // self.vae_scale_factor)
         # Latents stay float32 between steps (the scheduler update is precision-sensitive); the UNet runs in dtype.
-        latents = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(self.device)
+        latents = self._to_device(torch.stack([torch.randn(shape, generator=g) for g in generators]))
         latents = latents * sampler.init_noise_sigma
         timesteps = sampler.timesteps
         hold = self._known_region(known, count, shape, sampler, generators)
@@ -205,8 +205,8 @@ class AudioLDMGenerator:
             step_kwargs: dict[str, Any] = {}
             if stochastic:
                 # Per-item variance noise from each item's own generator keeps items batch-independent.
-                step_kwargs = {"eta": eta, "variance_noise": torch.stack(
-                    [torch.randn(shape, generator=g) for g in generators]).to(self.device)}
+                step_kwargs = {"eta": eta, "variance_noise": self._to_device(torch.stack(
+                    [torch.randn(shape, generator=g) for g in generators]))}
             latents = sampler.step(noise, timestep, latents, **step_kwargs).prev_sample
             if hold is not None:
                 latents = hold(latents, timesteps[index + 1:index + 2])
@@ -237,6 +237,13 @@ class AudioLDMGenerator:
             return latents
 
         return hold
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        """CPU-drawn noise to the device; on CUDA through pinned memory, non-blocking (a pageable copy
+        would wait for the queued UNet work: a host sync per step)."""
+        if self.device.type == "cuda":
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor.to(self.device)
 
     def compiled_unet(self):
         """`torch.compile` of the UNet, made once. Backend: $V2A_COMPILE_BACKEND (default inductor)."""
