@@ -285,13 +285,11 @@ def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool 
 
     needed = ("clap", "generator")
     not_here = [role for role in needed if not locations[role].usable_offline]
+    cannot_run = _why_checks_cannot_run(picked, not_here, download)
     if not check_space:
         check = SpaceCheck(ran=False, note="skipped (--no-space-check)")
-    elif picked is None:
-        check = SpaceCheck(ran=False, note="skipped: no usable device")
-    elif not_here and not download:
-        check = SpaceCheck(ran=False, note=f"skipped: {' and '.join(not_here)} not downloaded yet "
-                                           "(pass --download to fetch them, or run generate once)")
+    elif cannot_run:
+        check = SpaceCheck(ran=False, note=cannot_run)
     else:
         check = space_check(models, device=picked)
         if check.ran and not check.ok:
@@ -305,11 +303,8 @@ def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool 
         skipped_note = "skipped (--no-audio-check)"
     if not check_audio:
         audio = AudioCheck(ran=False, note=skipped_note)
-    elif picked is None:
-        audio = AudioCheck(ran=False, note="skipped: no usable device")
-    elif not_here and not download:
-        audio = AudioCheck(ran=False, note=f"skipped: {' and '.join(not_here)} not downloaded yet "
-                                           "(pass --download to fetch them, or run generate once)")
+    elif cannot_run:
+        audio = AudioCheck(ran=False, note=cannot_run)
     else:
         audio = audio_check(models, device=picked)
         if audio.ok is False:
@@ -317,3 +312,13 @@ def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool 
         elif not audio.ran:
             problems.append(f"audio check {audio.note}")
     return DoctorReport(package_versions(), device_text, device_name, dtype, reports, check, problems, audio)
+
+
+def _why_checks_cannot_run(picked, not_here: list[str], download: bool) -> str | None:
+    """Why the space and audio checks (which run the models) are skipped, or None when they can run."""
+    if picked is None:
+        return "skipped: no usable device"
+    if not_here and not download:
+        return (f"skipped: {' and '.join(not_here)} not downloaded yet "
+                "(pass --download to fetch them, or run generate once)")
+    return None

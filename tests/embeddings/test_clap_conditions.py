@@ -5,12 +5,13 @@ The fixture comes from tests/embeddings/data/make_clap_conditions.py, which runs
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+
+from v2a_cli.testing.fixture_scripts import load_fixture_script
 
 DATA = Path(__file__).with_name("data")
 FIXTURE = np.load(DATA / "clap_conditions.npz")
@@ -18,10 +19,7 @@ KEYS = ("stereo", "short", "long", "silent", "mono16k")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_clap_conditions", DATA / "make_clap_conditions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_fixture_script(DATA / "make_clap_conditions.py")
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,19 @@ Fixture: data/make_panns_reference.py.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from v2a_cli.testing.fixture_scripts import load_fixture_script
 
 DATA = Path(__file__).with_name("data")
 FIXTURE = np.load(DATA / "panns_reference.npz")
 
 
 def _waveforms():
-    spec = importlib.util.spec_from_file_location("make_panns_reference", DATA / "make_panns_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.waveforms()
+    return load_fixture_script(DATA / "make_panns_reference.py").waveforms()
 
 
 @pytest.fixture(scope="module")

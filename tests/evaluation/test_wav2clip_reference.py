@@ -5,20 +5,18 @@ Fixture: data/make_wav2clip_reference.py.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
+
+from v2a_cli.testing.fixture_scripts import load_fixture_script
 
 DATA = Path(__file__).with_name("data")
 FIXTURE = np.load(DATA / "wav2clip_reference.npz")
 
 
 def _waveforms():
-    spec = importlib.util.spec_from_file_location("make_wav2clip_reference", DATA / "make_wav2clip_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.waveforms()
+    return load_fixture_script(DATA / "make_wav2clip_reference.py").waveforms()
 
 
 def test_embeddings_match_wav2clip(zoo_models):

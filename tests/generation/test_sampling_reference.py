@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from v2a_cli.testing.fixture_scripts import load_fixture_script
+
 DATA = Path(__file__).with_name("data")
 FIXTURE = np.load(DATA / "sampling_reference.npz")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_sampling_reference", DATA / "make_sampling_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_fixture_script(DATA / "make_sampling_reference.py")
 
 
 @pytest.mark.parametrize("guidance", [2.5, 1.0])
