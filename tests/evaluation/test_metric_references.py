@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -11,15 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from v2a_cli.testing.fixture_scripts import load_fixture_script
+
 DATA = Path(__file__).with_name("data")
 REFERENCE = json.loads((DATA / "metric_references.json").read_text())["results"]
 
 
 def _cases():
-    spec = importlib.util.spec_from_file_location("make_metric_references", DATA / "make_metric_references.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cases()
+    return load_fixture_script(DATA / "make_metric_references.py").cases()
 
 
 CASES = _cases()
