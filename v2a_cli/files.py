@@ -46,6 +46,8 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the modes a plain open() gives
     try:
         yield temp
+        # Again: a writer may have put a new file at the temp path (safetensors' save_file does), with 0600.
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except OSError as exc:
         if not _is_write_failure(exc, temp, path):

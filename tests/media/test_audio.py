@@ -108,3 +108,11 @@ def test_write_wav_refuses_to_overwrite_and_leaves_no_partial_file(tmp_path, mon
     with pytest.raises(OutputWriteError, match="broken.wav: no space left on the disk"):
         write_wav(tmp_path / "broken.wav", np.zeros(10, dtype=np.float32), 16000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
+
+
+def test_a_file_that_is_not_sound_is_called_not_an_audio_file(tmp_path):
+    path = tmp_path / "text.wav"
+    path.write_bytes(b"words, not sound\n" * 10)
+    with pytest.raises(InputError) as caught:
+        load_audio(path, sample_rate=16000)
+    assert "not an audio file" in str(caught.value) and "a audio" not in str(caught.value)
