@@ -172,7 +172,7 @@ def compose(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOpti
 
     All conditions are computed (all files read) before anything is generated.
     """
-    options = options.validate()
+    options = pipeline.settle(options.validate())
     seeds = [options.seed + v for v in range(options.variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
     return pipeline.synthesize_batched(conditions, seeds, options, progress)
