@@ -29,6 +29,11 @@ def parse_sources(images: list[str], texts: list[str], audios: list[str]) -> lis
         if not path.is_file():
             raise InputError(path, "no such file; check the path")
         media_kind(path)  # unknown extension -> InputError
+        if source.kind == "audio":  # its sound decodes (a few damaged packets noted), before any model loads
+            from v2a_cli.media.audio import check_audio_decodes
+
+            if not check_audio_decodes(path):
+                raise InputError(path, "has no audio track; give a file with sound")
     return sources
 
 
