@@ -67,5 +67,5 @@ def test_compose_audio_that_does_not_decode_is_refused_before_any_model_loads(v2
     code, _, err = v2a("compose", "--audio", damaged["nothing"], "-o", tmp_path / "scene.wav", *FAST)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "audio track does not decode" in err
     code, _, err = v2a("compose", "--audio", damaged["image"], "-o", tmp_path / "scene.wav", *FAST)
-    assert code == 1 and len(err.strip().splitlines()) == 1 and "has no audio track" in err
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "is an image; pass it with --image" in err
     assert list(tmp_path.iterdir()) == []
