@@ -72,7 +72,8 @@ def generate(
     """Write a sound that fits each picture or video: for a video, all of it, following its scenes."""
     from v2a_cli.distributed import current_ranks, gather, process_group
     from v2a_cli.generation.batch import (
-        OutputSettings, generate_files, plan_outputs, preflight_plans, renamed_outputs, video_notes,
+        OutputSettings, generate_files, plan_outputs, preflight_original_sound, preflight_plans, renamed_outputs,
+        video_notes,
     )
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
@@ -115,6 +116,10 @@ def generate(
         report_error(message)
     for path, note in video_notes(every, video_codec) if ranks.is_main else []:
         report_note(f"{path}: {note}")
+    failed += len(problems) if ranks.is_main else 0
+    every, problems = preflight_original_sound(every, settings.mix_original)
+    for _, message in problems if ranks.is_main else []:
+        report_error(message)
     failed += len(problems) if ranks.is_main else 0
     written: list[str] = []
     order = {str(plan.path): i for i, plan in enumerate(p for outputs in every for p in outputs)}
