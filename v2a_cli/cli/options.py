@@ -9,7 +9,7 @@ MAPPER = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub i
 GENERATOR = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id (default cvssp/audioldm-s-full-v2).")
 CLIP = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder).")
 CLAP = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder.")
-PRESET = typer.Option("fast", "--preset", help="fast (dpm, 25 steps) or paper (ddim, 200 steps, guidance 4.5); --steps/--scheduler/--guidance override it.")
+PRESET = typer.Option("fast", "--preset", help="fast (dpm, 25 steps) or paper (ddim, 200 steps, guidance 4.5); a mapper may declare its own (SSV2A: guidance 2.5; paper: 3 candidates); flags override both.")
 STEPS = typer.Option(None, "--steps", help="Denoising steps (default: the preset's; paper: 200 with ddim).")
 SCHEDULER = typer.Option(None, "--scheduler", help="ddim (paper), dpm (fast, ~25 steps) or euler (default: the preset's).")
 GUIDANCE = typer.Option(None, "--guidance", help="AudioLDM classifier-free guidance (default: the mapper's if it declares one, SSV2A 2.5; else the preset's, 4.5).")
