@@ -48,6 +48,7 @@ def generate(
     scenes: str = typer.Option("auto", "--scenes", help="auto: the sound changes at shot changes; off: ignore them."),
     scene_threshold: float = typer.Option(0.2, "--scene-threshold", help="Shot change: cosine distance between consecutive frames' CLIP embeddings above this."),
     mix_original: float = typer.Option(0.0, "--mix-original", help="Video output: keep the video's own sound under the new one at this volume (0..1)."),
+    video_codec: str = typer.Option("auto", "--video-codec", help="Video output: auto (copy the video stream when the container holds it, else re-encode), copy (always; refuse otherwise) or h264 (always re-encode: plays everywhere)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
     prompt_weight: float = typer.Option(0.3, "--prompt-weight", help="Weight of --prompt in the mix (0..1)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
@@ -73,6 +74,7 @@ def generate(
     from v2a_cli.distributed import current_ranks, gather, process_group
     from v2a_cli.generation.batch import (
         OutputSettings, generate_files, plan_outputs, preflight_original_sound, preflight_plans, renamed_outputs,
+        video_notes,
     )
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
@@ -95,7 +97,7 @@ def generate(
         from v2a_cli.errors import V2AError
 
         settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
-                                  mix_original=mix_original).validate()
+                                  mix_original=mix_original, video_codec=video_codec).validate()
         if boxes is not None and sources != "detect":
             raise V2AError("--boxes draws the detected sources; add --sources detect")
         if ranks.distributed and seed == RANDOM_SEED:
@@ -112,9 +114,11 @@ def generate(
     for note in renamed_outputs(every) if ranks.is_main else []:
         report_note(note)
     # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
-    every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing)
+    every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing, video_codec=video_codec)
     for _, message in problems if ranks.is_main else []:
         report_error(message)
+    for path, note in video_notes(every, video_codec) if ranks.is_main else []:
+        report_note(f"{path}: {note}")
     failed += len(problems) if ranks.is_main else 0
     every, problems = preflight_original_sound(every, settings.mix_original)
     for _, message in problems if ranks.is_main else []:
