@@ -57,6 +57,10 @@ FOREIGN: dict[str, str] = {
     "PYTHONPATH=$PWD python tests/evaluation/data/make_metric_references.py /tmp/ref/src": FIXTURES,
     "PYTHONPATH=$PWD python tests/generation/data/make_sampling_reference.py":
         "regenerates a committed fixture with diffusers (tests/generation/test_sampling_reference.py runs it)",
+    "git clone https://github.com/wguo86/SSV2A /tmp/ref/SSV2A && git clone https://github.com/openai/CLIP /tmp/ref/CLIP":
+        "downloads SSV2A's and CLIP's original code from GitHub (network)",
+    "PYTHONPATH=$PWD python tests/mapper/ssv2a/data/make_ssv2a_fixtures.py /tmp/ref/SSV2A": FIXTURES,
+    "PYTHONPATH=$PWD python tests/mapper/ssv2a/data/make_ssv2a_preprocessing.py /tmp/ref/SSV2A /tmp/ref/CLIP": FIXTURES,
     # torchrun: several processes on GPUs (tests/cli/test_torchrun.py and tests/training/test_train_ddp.py run
     # torchrun on CPU); the `-m v2a_cli ...` part of each is parsed by the real command line below.
     "torchrun --nproc_per_node 4 -m v2a_cli train --pairs pairs.safetensors --out runs/x": "4 GPUs",
