@@ -34,12 +34,17 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         background.paste(image, mask=image.getchannel("A"))
         return background
     if image.mode in HIGH_BIT_MODES:
-        # PIL clips these to 0..255 instead of scaling; 16-bit PNGs (0..65535) would turn white.
-        pixels = np.asarray(image, dtype=np.float32)
-        if image.mode != "F":
-            pixels = pixels / 257.0
-        image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), mode="L")
+        image = _high_bit_to_grey(image)
     return image.convert("RGB")
+
+
+def _high_bit_to_grey(image: Image.Image) -> Image.Image:
+    """16/32-bit greyscale as 8-bit "L", scaled (65535 -> 255; F taken as 0..255). PIL's own convert
+    clips these to 0..255 instead of scaling: 16-bit pictures (0..65535) would turn white."""
+    pixels = np.asarray(image, dtype=np.float32)
+    if image.mode != "F":
+        pixels = pixels / 257.0
+    return Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), mode="L")
 
 
 def load_image(path: str | Path) -> Image.Image:
@@ -77,6 +82,8 @@ def _reduced(image: Image.Image) -> Image.Image:
     factor = min(image.size) // REDUCED_SIDE
     if factor < 2:
         return image
-    if image.mode not in REDUCIBLE_MODES:
+    if image.mode in HIGH_BIT_MODES and image.mode not in REDUCIBLE_MODES:  # I;16: scaled, not clipped
+        image = _high_bit_to_grey(image)
+    elif image.mode not in REDUCIBLE_MODES:
         image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
     return image.reduce(factor)
