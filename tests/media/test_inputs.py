@@ -168,3 +168,28 @@ def test_a_pipe_and_an_unreadable_folder_say_what_they_are(tmp_path, monkeypatch
     assert [error.path for error in errors] == [str(tmp_path / "stream.mp4"), str(tmp_path / "locked")]
     assert "not a regular file (a pipe, socket or device)" in str(errors[0])
     assert "folder cannot be read (permission denied)" in str(errors[1])
+
+
+def test_still_pictures_ffmpeg_opens_are_pictures_not_1_frame_videos(tmp_path):
+    """A PNG named .mp4 (png_pipe) and a clip of exactly one frame (as FFmpeg reads a HEIC photo) are
+    pictures: they get --duration of sound, not 0.04 s; Pillow or FFmpeg decodes them."""
+    import shutil
+
+    import av
+    import numpy as np
+
+    from v2a_cli.media.images import load_image
+    from v2a_cli.testing.media import make_image
+
+    shutil.copy(make_image(tmp_path / "p.png"), tmp_path / "picture.mp4")
+    with av.open(str(tmp_path / "one-frame.mov"), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 200, np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+
+    assert media_kind(tmp_path / "picture.mp4") == "image"
+    assert media_kind(tmp_path / "one-frame.mov") == "image"
+    assert load_image(tmp_path / "picture.mp4").size == (96, 64)
+    still = load_image(tmp_path / "one-frame.mov")  # Pillow cannot read it; FFmpeg's first picture
+    assert still.size == (64, 48) and abs(np.asarray(still, dtype=float).mean() - 200) < 4

@@ -68,6 +68,9 @@ def load_image(path: str | Path) -> Image.Image:
                 upright = ImageOps.exif_transpose(_reduced(opened))
                 return _to_rgb(upright)
     except UnidentifiedImageError:
+        still = _still_from_ffmpeg(path)  # a picture FFmpeg reads and Pillow does not (HEIC, a 1-frame clip)
+        if still is not None:
+            return still
         raise InputError(path, "not an image that can be read (is the extension right?); re-export it as JPEG or PNG") from None
     except Image.DecompressionBombError:
         raise InputError(path, "image is too large to load safely; scale it down") from None
@@ -75,6 +78,22 @@ def load_image(path: str | Path) -> Image.Image:
         # PIL reports truncated data as OSError ("image file is truncated") and some corrupt headers
         # as SyntaxError/ValueError.
         raise InputError(path, f"truncated or corrupt image ({first_line(exc)}); re-export it") from None
+
+
+def _still_from_ffmpeg(path: Path) -> Image.Image | None:
+    """The first picture of a file that FFmpeg decodes (HEIC/AVIF photos, a 1-frame video) as RGB, reduced
+    like any other large picture; None when FFmpeg does not read a picture from it."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            if not container.streams.video:
+                return None
+            for frame in container.decode(container.streams.video[0]):
+                return _to_rgb(_reduced(frame.to_image()))
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    return None
 
 
 def _reduced(image: Image.Image) -> Image.Image:

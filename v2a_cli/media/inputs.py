@@ -89,6 +89,8 @@ def _probe(path: Path) -> MediaKind | None:
 
     try:
         with av.open(str(path), metadata_errors="replace") as container:
+            if container.streams.video and not container.streams.audio and _still_picture(container):
+                return "image"  # a PNG named .mp4, a HEIC photo: a picture, not a 1-frame video
             if container.streams.video:
                 return "video"
             if container.streams.audio:
@@ -96,6 +98,13 @@ def _probe(path: Path) -> MediaKind | None:
     except (av.FFmpegError, OSError, ValueError):
         pass
     return None
+
+
+def _still_picture(container: "av.container.InputContainer") -> bool:
+    """Whether FFmpeg reads the file as a single picture: an image demuxer (png_pipe, image2, ...) or a
+    video stream that declares exactly one frame."""
+    name = container.format.name or ""
+    return name.endswith("_pipe") or name.startswith("image2") or container.streams.video[0].frames == 1
 
 
 def is_media_file(path: Path) -> bool:
