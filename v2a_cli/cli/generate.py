@@ -9,7 +9,8 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, global_options, make_pipeline, progress_bars, report_error, report_note, stderr, stdout,
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, progress_bars,
+    report_error, report_note, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
 
@@ -80,26 +81,27 @@ def generate(
     from v2a_cli.validation import RANDOM_SEED
 
     opts = global_options(ctx)
-    options = GenerateOptions.from_preset(
-        preset, steps=steps, guidance=guidance, scheduler=scheduler, duration=duration, seed=seed,
-        variations=variations, fps=fps, aggregate=aggregate, prompt=prompt, prompt_weight=prompt_weight,
-        negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
-        batch_size=batch_size, compile=compile, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
-        scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
-        detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
-        eta=eta, candidates=candidates,
-    ).validate()
-    settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
-                              mix_original=mix_original, video_codec=video_codec).validate()
-    if boxes is not None and sources != "detect":
-        from v2a_cli.errors import V2AError
-
-        raise V2AError("--boxes draws the detected sources; add --sources detect")
+    with command_line_checks(ctx):
+        options = GenerateOptions.from_preset(
+            preset, steps=steps, guidance=guidance, scheduler=scheduler, duration=duration, seed=seed,
+            variations=variations, fps=fps, aggregate=aggregate, prompt=prompt, prompt_weight=prompt_weight,
+            negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
+            batch_size=batch_size, compile=compile, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
+            scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
+            detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
+            eta=eta, candidates=candidates,
+        )
+    options = checked_generate_options(ctx, options)
     ranks = current_ranks()  # under torchrun: this process's share of the inputs, and its own GPU
-    if ranks.distributed and seed == RANDOM_SEED:
+    with command_line_checks(ctx):
         from v2a_cli.errors import V2AError
 
-        raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
+        settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
+                                  mix_original=mix_original, video_codec=video_codec).validate()
+        if boxes is not None and sources != "detect":
+            raise V2AError("--boxes draws the detected sources; add --sources detect")
+        if ranks.distributed and seed == RANDOM_SEED:
+            raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
     announce_seed(seed, options.seed)
 
     # Everything that can be checked without a model is checked before one loads.
@@ -107,7 +109,8 @@ def generate(
     for error in input_errors if ranks.is_main else []:
         report_error(str(error))
     failed = len(input_errors) if ranks.is_main else 0
-    every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
+    with command_line_checks(ctx):  # -o with several inputs, -o and --out-dir together: exit 2
+        every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
     for note in renamed_outputs(every) if ranks.is_main else []:
         report_note(note)
     # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
