@@ -214,7 +214,8 @@ def placeholder_media(tmp_path_factory, zoo_models_toml) -> Path:
     generator = torch.Generator().manual_seed(0)
     save_pairs(root / "pairs.safetensors", torch.randn(8, 512, generator=generator),
                torch.randn(8, 512, generator=generator))
-    for i, name in enumerate(["rain", "bird", "car"]):  # v2a eval: generated, references, prompt images
+    # v2a eval: generated sounds, references and prompt images, named like the clips of videos/ (paired metrics)
+    for i, name in enumerate(clip[:-len(".mp4")] for clip in clips[:3]):
         make_wav(root / "generated" / f"{name}.wav", seconds=1.0, frequency=300 + 100 * i)
         make_wav(root / "references" / f"{name}.wav", seconds=1.0, frequency=320 + 90 * i)
         make_image(root / "frames" / f"{name}.jpg", color=(40 * i, 120, 160))
