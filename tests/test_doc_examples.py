@@ -102,10 +102,10 @@ FEWER_STEPS: dict[str, list[str]] = {
     "interpolate": ["--denoise-steps", "2"],
 }
 
-# Flags of other tools that the docs name (torchrun, pip, SSV2A's own scripts); bench/ scripts' flags are
-# read from bench/ itself.
+# Flags of other tools that the docs name (torchrun, pip, SSV2A's and av-benchmark's own scripts); bench/
+# scripts' flags are read from bench/ itself.
 FOREIGN_FLAGS = {"--nproc_per_node", "--nproc-per-node", "--nnodes", "--node-rank", "--rdzv-endpoint",
-                 "--no-deps", "--target", "--index-url", "--extra-index-url", "--var_samples"}
+                 "--no-deps", "--target", "--index-url", "--extra-index-url", "--var_samples", "--audio_length"}
 
 
 @dataclass
