@@ -81,12 +81,12 @@ def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOption
             cache[key] = SourcedVisual(scan, pipeline.clip.encode_images([crop_source(scan.picture, s.box, geometry)
                                                                           for s in scan.found]))
         else:
-            frames = [f.image for f in window_frames(pipeline, path, options, 0.0, options.max_seconds)]
+            frames = [f.image for f in conditioning_frames(pipeline, path, options, 0.0, options.max_seconds)]
             cache[key] = sourced_frames(pipeline, frames, options)
     return cache[key]
 
 
-def window_frames(pipeline: Pipeline, path: str | Path, options: GenerateOptions, start: float,
+def conditioning_frames(pipeline: Pipeline, path: str | Path, options: GenerateOptions, start: float,
                   end: float | None) -> list:
     """The frames that condition a span of a video: sampled at `options.fps`, or, for a mapper whose
     aggregator declares its own frames (SSV2A: 64 evenly spaced, 512x512), those."""
