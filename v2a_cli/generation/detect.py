@@ -152,7 +152,8 @@ def sourced_conditions(pipeline: Pipeline, sourced: SourcedVisual, video: bool, 
     for seed in seeds:
         if video and getattr(mapper, "has_aggregator", False):
             # SSV2A's video path: each frame's slots -> one CLAP per frame -> the temporal aggregator.
-            # Frames are rows of one batch (padded with empty slots), drawing in turn from one seed.
+            # Frames are rows of one batch (padded with empty slots) drawing from one generator (seed):
+            # Cycle Mix runs them together, as SSV2A batches a clip's frames.
             width = min(mapper.slots, max(len(slots) for slots in sourced.frame_slots))
             frames = torch.zeros(len(sourced.frame_slots), width, sourced.clips.shape[-1])
             for i, slots in enumerate(sourced.frame_slots):
