@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, progress_bars, report_error, stderr, stdout
+from v2a_cli.cli.app import app, command_line_checks, global_options, progress_bars, report_error, stderr, stdout
 
 METRIC_LABELS: dict[str, str] = {
     "fd": "FD (PANNs) ↓", "fad": "FAD (VGGish) ↓", "cs": "CS (CLIP×Wav2CLIP) ↑", "kl": "KL softmax ↓",
@@ -50,7 +50,8 @@ def evaluate_command(
     from v2a_cli.models_config import ModelsConfig
 
     opts = global_options(ctx)
-    wanted = parse_metrics(metrics, suite)  # a typo fails before any model loads
+    with command_line_checks(ctx):  # a typo is a wrong command line (exit 2), before any model loads
+        wanted = parse_metrics(metrics, suite)
     if json_out is not None:
         from v2a_cli.media.preflight import preflight_all
 

@@ -18,6 +18,9 @@ Our own definition in the key layout of the released checkpoint (`passt-s-f128-p
 state dict of the network; the mel front end has no weights). Widths and depth are read from the tensors; the
 head count follows the architecture's 64-dim heads, so a narrow test model keeps the layout. hear21passt is
 not used: it needs torchaudio and timm, prints the model on construction and downloads on construction.
+av-benchmark installs the fork hkchengrex/passt_hear21 (1ab7789); its model, wrapper and front end are PyPI
+hear21passt 0.0.26's but for removed prints and deprecation fixes (`return_complex=True` + `view_as_real`,
+`torch.amp.autocast`): the same numbers (checked by diff).
 """
 
 from __future__ import annotations

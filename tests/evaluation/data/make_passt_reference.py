@@ -12,7 +12,9 @@ arguments `get_model()` gives `passt_s_swa_p16_128_ap476` (128 x 998 input, 16 x
 distilled, 527 classes) at the tiny zoo's width and depth (embed_dim 128, depth 2, 2 heads: the only change).
 The tiny zoo checkpoint (`v2a_cli.testing.zoo_eval.build_passt(seed=3)`, the released file's layout) is loaded
 into it strictly. Inputs are cut or padded to 10 s at 32 kHz as extract.py does, and the [527 logits | 128
-embedding] output is stored, split as extract.py splits it. float32, as av-benchmark runs it.
+embedding] output is stored, split as extract.py splits it. float32, as av-benchmark runs it. (av-benchmark
+pins the fork hkchengrex/passt_hear21 1ab7789, which differs from PyPI 0.0.26 only in removed prints and
+deprecation fixes with the same arithmetic.)
 """
 
 from __future__ import annotations
