@@ -453,6 +453,10 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
         _imagebind_score(gen_ok, videos, loaded["imagebind"], result, progress)
     if "desync" in active:
         _desync(gen_ok, videos, loaded["synchformer"], result, progress)
+    order = {name: index for index, name in enumerate(METRICS)}  # the suites' order; "_std", "_sigmoid" after theirs
+    result.metrics = dict(sorted(result.metrics.items(),
+                                 key=lambda item: (order.get(item[0].rsplit("_", 1)[0] if item[0] not in order
+                                                             else item[0], len(order)), item[0] not in order)))
     return result
 
 
