@@ -116,6 +116,53 @@ def test_explain_with_another_mapper_says_there_is_nothing_to_list(v2a, tmp_path
     assert "is not the bridge" in stderr and "explain:" not in stderr
 
 
+def test_an_output_never_exists_without_its_sidecar_so_the_restart_after_a_kill_has_both(v2a, tmp_path,
+                                                                                         monkeypatch):
+    """A kill between an output and its sidecar used to lose the sidecar for good: the documented restart
+    (--skip-existing --sidecar) skipped the output. The sidecar is written first now: a kill while the
+    output is written leaves no output, and the restart makes both."""
+    import v2a_cli.media.audio as audio
+
+    image = make_image(tmp_path / "dog.png")
+    out, sidecar = tmp_path / "dog.wav", tmp_path / "dog.wav.json"
+    sidecar_there = []
+
+    def killed(path, *args, **kwargs):
+        sidecar_there.append(sidecar.exists())
+        raise KeyboardInterrupt  # the kill, while the output is being written
+
+    monkeypatch.setattr(audio, "write_wav", killed)
+    code, _, _ = v2a("generate", image, "-o", out, "--sidecar", "--duration", "2", *FAST)
+    assert code == 130 and sidecar_there == [True] and not out.exists()
+    monkeypatch.undo()
+    code, stdout, stderr = v2a("generate", image, "-o", out, "--sidecar", "--skip-existing", "--duration", "2", *FAST)
+    assert code == 0, stderr
+    assert out.is_file() and json.loads(sidecar.read_text())["output"] == "dog.wav"
+
+
+def test_skip_existing_sidecar_says_when_an_existing_output_has_no_sidecar(v2a, tmp_path):
+    image = make_image(tmp_path / "dog.png")
+    out = tmp_path / "dog.wav"
+    assert v2a("generate", image, "-o", out, "--duration", "2", *FAST)[0] == 0  # without --sidecar
+    code, _, stderr = v2a("generate", image, "-o", out, "--sidecar", "--skip-existing", "--duration", "2", *FAST)
+    assert code == 0 and f"skipped {out}" in stderr
+    assert "has no sidecar dog.wav.json" in " ".join(stderr.split()) and not (tmp_path / "dog.wav.json").exists()
+
+
+def test_the_sidecar_records_mix_original_and_how_the_video_was_written(v2a, tmp_path):
+    from v2a_cli.testing.media import make_video
+
+    video = make_video(tmp_path / "walk.mp4", seconds=2.0, fps=4, size=(32, 32))
+    code, _, stderr = v2a("generate", video, "-o", tmp_path / "walk_new.mp4", "--mix-original", "0.3", "--sidecar",
+                          *FAST)
+    assert code == 0, stderr
+    settings = json.loads((tmp_path / "walk_new.mp4.json").read_text())["settings"]
+    assert settings["as_video"] is True and settings["mix_original"] == 0.3 and settings["video_codec"] == "auto"
+    code, _, stderr = v2a("generate", video, "-o", tmp_path / "walk.wav", "--sidecar", *FAST)
+    settings = json.loads((tmp_path / "walk.wav.json").read_text())["settings"]
+    assert code == 0 and settings["as_video"] is False and settings["mix_original"] is None
+
+
 def test_bad_long_form_options_are_one_line_before_any_model(v2a, tmp_path):
     image = make_image(tmp_path / "dog.png")
     for args, flag in ((["--join", "glue"], "--join"), (["--overlap", "9"], "--overlap"),

@@ -76,3 +76,29 @@ def test_a_written_files_name_is_on_its_own_line_not_glued_to_the_progress_bar(z
                          for line in lines), lines
     out, err = run(False, "piped.wav")
     assert out == f"{tmp_path / 'piped.wav'}\n" and "piped.wav" not in err
+
+
+def test_progress_on_a_terminal_names_each_stage(zoo_models_toml, tmp_path, monkeypatch):
+    """The bars used to sit at `0/?` while the models loaded and showed nothing of the mapper's sampling:
+    they name the stage now (loading the generator, mapping: step i of N, window k of n, sampling: step i of N)."""
+    import importlib
+    import io
+
+    from rich.console import Console
+
+    from v2a_cli.cli import main
+    from v2a_cli.testing.media import make_image
+
+    cli_app = importlib.import_module("v2a_cli.cli.app")
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_app, "stderr", Console(file=screen, force_terminal=True, width=120))
+    image = make_image(tmp_path / "dog.png")
+    try:
+        main(["--models", str(zoo_models_toml), "generate", str(image), "-o", str(tmp_path / "dog.wav"),
+              "--steps", "2", "--duration", "12"])
+    except SystemExit as exit_:
+        assert not exit_.code
+    text = screen.getvalue()
+    for words in ("loading the generator", "loading the mapper", "mapping: step 10 of 10", "window 1 of 2",
+                  "window 2 of 2", "sampling: step 2 of 2"):
+        assert words in text, words

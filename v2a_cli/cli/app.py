@@ -164,3 +164,36 @@ def make_pipeline(ctx: typer.Context, *, mapper: Optional[str], generator: Optio
     for role in ("mapper", "generator", "clip", "clap") + (("detector",) if detector is not None else ()):
         check_local_path(getattr(models, role), kind=role)  # a wrong path: said now, not after minutes of loading
     return Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+
+
+def stage_reporters(bars, stage_task, steps_task, pipeline, options):
+    """(on_stage, on_step) for `generate`'s two bars: the stage under way (loading the generator, mapping:
+    step i of N, window k: step i of N) and the windows of the whole batch (window k of n). A new stage
+    name is drawn at once, so a stage is seen even when it lasts less than a refresh."""
+    shown: dict[str, object] = {}
+
+    def show(task, description: str) -> None:
+        bars.update(task, description=description)
+        if shown.get(task) != description:
+            shown[task] = description
+            bars.refresh()
+
+    def on_stage(name: str, done: int | None, total: int | None) -> None:
+        bars.update(stage_task, completed=done or 0, total=total)
+        show(stage_task, name if total is None else f"{name}: step {done} of {total}")
+
+    def on_step(done: int, total: int) -> None:
+        if "per_window" not in shown:  # the settled options (a mapper may declare its own steps)
+            settled = pipeline.settle(options)
+            shown["per_window"] = max(1, settled.steps * settled.candidates)
+            bars.start_task(steps_task)
+        per = int(shown["per_window"])
+        windows = max(1, -(-total // per))
+        window = min(windows, done // per + 1)
+        step = min(per, done - (window - 1) * per)
+        bars.update(steps_task, completed=done, total=total)
+        show(steps_task, f"window {window} of {windows}")
+        bars.update(stage_task, completed=step, total=per)
+        show(stage_task, f"sampling: step {step} of {per}" if per > 1 else "sampling")
+
+    return on_stage, on_step

@@ -10,10 +10,11 @@ import typer
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
     announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, print_output,
-    progress_bars, report_error, report_note, stderr, stdout,
+    progress_bars, report_error, report_note, stage_reporters, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import V2AError
+from v2a_cli.progress import stages_to
 
 
 @app.command()
@@ -74,8 +75,8 @@ def generate(
     """Write a sound that fits each picture or video: for a video, all of it, following its scenes."""
     from v2a_cli.distributed import current_ranks, gather, process_group
     from v2a_cli.generation.batch import (
-        OutputSettings, generate_files, plan_outputs, preflight_original_sound, preflight_plans, renamed_outputs,
-        video_notes,
+        OutputSettings, generate_files, missing_sidecar_note, plan_outputs, preflight_original_sound, preflight_plans,
+        renamed_outputs, video_notes,
     )
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
@@ -146,24 +147,30 @@ def generate(
                 failed += len(failed_boxes)
                 plans = [p for p in plans if p[0].source in drawn_ok]
             with progress_bars(opts.quiet or quiet or not ranks.is_main) as bars:
-                steps_task = bars.add_task("windows × steps", total=None)
-
-                def on_step(done: int, total: int) -> None:
-                    bars.update(steps_task, completed=done, total=total)
+                stage_task = bars.add_task("starting", total=None)
+                steps_task = bars.add_task("windows", total=None, start=False)  # its clock starts at step 1
+                on_stage, on_step = stage_reporters(bars, stage_task, steps_task, pipeline, options)
 
                 def on_written(path: Path) -> None:
                     written.append(str(path))
                     if not ranks.distributed:
                         print_output(str(path), bars)
 
-                report = generate_files(
-                    pipeline, plans, options, settings,
-                    on_error=lambda source, message: report_error(message),
-                    on_written=on_written,
-                    on_skipped=lambda path: report_note(f"skipped {path}: it exists (--skip-existing)"),
-                    on_explain=print_explanation if explain else None,
-                    progress=on_step,
-                )
+                def on_skipped(path: Path) -> None:
+                    report_note(f"skipped {path}: it exists (--skip-existing)")
+                    note = missing_sidecar_note(path) if sidecar else None
+                    if note:
+                        report_note(note)
+
+                with stages_to(on_stage):
+                    report = generate_files(
+                        pipeline, plans, options, settings,
+                        on_error=lambda source, message: report_error(message),
+                        on_written=on_written,
+                        on_skipped=on_skipped,
+                        on_explain=print_explanation if explain else None,
+                        progress=on_step,
+                    )
             for path, choice in report.candidates.items():
                 stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
             failed += len({source for source, _ in report.failed})

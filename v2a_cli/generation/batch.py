@@ -180,6 +180,24 @@ def plan_outputs(inputs: Sequence[Path], options: GenerateOptions, *, output: Pa
     return plans
 
 
+def written_settings(plan: PlannedOutput, settings: OutputSettings) -> dict:
+    """How the output file itself was made, for its sidecar: a video copy (with the source's own sound mixed
+    under the new one at `mix_original`, and how its video stream was written) or a WAV."""
+    if not plan.as_video:
+        return {"as_video": False, "mix_original": None, "video_codec": None}
+    return {"as_video": True, "mix_original": settings.mix_original, "video_codec": settings.video_codec}
+
+
+def missing_sidecar_note(path: Path) -> str | None:
+    """--skip-existing --sidecar: a note for an existing output without its sidecar (written without
+    --sidecar, or by a v2a that wrote the sidecar after the output and was killed between the two)."""
+    sidecar = sidecar_path(path)
+    if sidecar.exists():
+        return None
+    return (f"{path} has no sidecar {sidecar.name} (it was written without --sidecar); its settings are unknown, "
+            f"so none is made up: delete {path.name} and rerun to make both")
+
+
 def sidecar_path(output: Path) -> Path:
     """Where --sidecar writes an output's provenance: beside it, e.g. clip.mp4 -> clip.mp4.json."""
     return output.with_name(output.name + ".json")
@@ -312,9 +330,19 @@ def _write_input(pipeline: Pipeline, todo: Sequence[PlannedOutput], track, optio
         if on_explain and track.explain is not None:
             on_explain(track.source, window_records(track)[0])
         for index, (plan, wave) in enumerate(zip(todo, track.waveforms)):
-            _write(pipeline, plan, wave, track, settings)
-            if settings.sidecar:
-                write_sidecar(sidecar_path(plan.path), build_sidecar(pipeline, options, track, index, plan.path))
+            # The sidecar first: an output that exists has its sidecar, so `--skip-existing --sidecar` after a
+            # kill never skips an output whose sidecar was lost (a kill between the two leaves only the
+            # sidecar, and the rerun makes both). A failed output takes its sidecar with it.
+            sidecar = sidecar_path(plan.path) if settings.sidecar else None
+            if sidecar is not None:
+                write_sidecar(sidecar, build_sidecar(pipeline, options, track, index, plan.path,
+                                                     written=written_settings(plan, settings)))
+            try:
+                _write(pipeline, plan, wave, track, settings)
+            except BaseException:
+                if sidecar is not None:
+                    sidecar.unlink(missing_ok=True)
+                raise
             report.written.append(plan.path)
             if options.candidates > 1 and len(track.timeline.windows) == 1:
                 report.candidates[plan.path] = track.choices[index][0]

@@ -238,6 +238,9 @@ class Pipeline:
     # -- models --------------------------------------------------------------------------------
     def _model(self, role: str, load: Callable[[], object]) -> object:
         if role not in self._loaded:
+            from v2a_cli.progress import stage
+
+            stage(f"loading the {role}")
             self._loaded[role] = load()
         return self._loaded[role]
 

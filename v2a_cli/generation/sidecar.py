@@ -41,8 +41,9 @@ def window_records(track: "Soundtrack") -> list[list[dict]]:
 
 
 def build_sidecar(pipeline: "Pipeline", options: "GenerateOptions", track: "Soundtrack", variation: int,
-                  output: Path) -> dict:
-    """The sidecar of variation `variation` of `track`, written to `output`."""
+                  output: Path, written: dict | None = None) -> dict:
+    """The sidecar of variation `variation` of `track`, written to `output`; `written`: how the file itself
+    was made ({as_video, mix_original, video_codec}: batch.written_settings), recorded under "settings"."""
     from v2a_cli import __version__
 
     options = pipeline.settle(options)
@@ -58,7 +59,8 @@ def build_sidecar(pipeline: "Pipeline", options: "GenerateOptions", track: "Soun
         "scene_cuts": [round(cut, 4) for cut in track.timeline.cuts],
         "models": model_provenance(pipeline, track.kind),
         "settings": {**settings, "device": str(pipeline.device), "dtype": str(pipeline.dtype),
-                     "bridge_top_k": pipeline.bridge_top_k, "bridge_temperature": pipeline.bridge_temperature},
+                     "bridge_top_k": pipeline.bridge_top_k, "bridge_temperature": pipeline.bridge_temperature,
+                     **(written or {})},
         # where each sampler setting came from: flag | mapper | preset | default (| given: Python options)
         "settings_from": options.origins,
         "input": {key: value for key, value in track.info.items() if key not in SOURCE_KEYS},

@@ -21,6 +21,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from v2a_cli.progress import stage
 
 
 def cosine_alphas_cumprod(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
@@ -115,6 +116,7 @@ class GaussianDiffusion:
                                device=device, dtype=dtype)  # [draws, N, D]
         x = noise[0]
         for index, t in enumerate(times):
+            stage("mapping", index, len(times))
             t_batch = torch.full((len(x),), t, device=device, dtype=torch.long)
             x0 = self._guided_x0(network, x, t_batch, condition, guidance)
             # The schedule is read from its CPU table as Python floats: no device sync per step.
@@ -127,6 +129,7 @@ class GaussianDiffusion:
             sigma = eta * math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev))
             x = (math.sqrt(alpha_bar_prev) * x0 + math.sqrt(max(1 - alpha_bar_prev - sigma**2, 0.0)) * eps
                  + (sigma * noise[index + 1] if sigma > 0 else 0.0))
+        stage("mapping", len(times), len(times))
         return F.normalize(x, dim=-1)
 
 
