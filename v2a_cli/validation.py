@@ -77,9 +77,7 @@ RANGES: dict[str, Range] = {
     "denoise_steps": Range(1, 10_000),
     "guidance": Range(0, 100),
     "mapper_guidance": Range(0, 100),
-    "duration": Range(0, 86_400, low_open=True),  # generate: any length (windowed); a day at most
-    "compose:duration": Range(0, 10.24, low_open=True),  # one generator window
-    "interpolate:duration": Range(0, 10.24, low_open=True),
+    "duration": Range(0, 86_400, low_open=True),  # any length (windowed and joined); a day at most
     "start": Range(0, 86_400),  # generate: seconds into the video
     "end": Range(0, 86_400, low_open=True),
     "overlap": Range(0, 5),  # seconds shared by consecutive windows (at most half a 10.24 s window)

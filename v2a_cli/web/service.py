@@ -25,7 +25,7 @@ from v2a_cli.validation import Range, check_option
 
 MAX_VARIATIONS = 4  # sound slots on the Generate and Compose tabs
 MAX_POINTS = 8  # sound slots on the Interpolate tab
-MAX_SECONDS = 60.0  # Generate: "seconds of sound" for a picture or sound (windowed; a video gets its whole length)
+MAX_SECONDS = 60.0  # "seconds of sound" for a picture, sound, mix or walk step (windowed; a video gets its whole length)
 PAGE_SECONDS = Range(0, MAX_SECONDS, low_open=True)
 
 
@@ -51,8 +51,8 @@ class Settings:
     preset: str = DEFAULT_PRESET  # named set of steps/scheduler (generation.pipeline)
     steps: int = 0  # denoising steps; 0: the preset's
     seed: int = 0  # variation v uses seed + v
-    duration: float = 10.0  # seconds of audio for a picture or sound (Generate: up to MAX_SECONDS; a video
-    #                         gets its whole length); Compose and Interpolate: one window, at most 10.24
+    duration: float = 10.0  # seconds of audio for a picture or sound, a mix, a walk's step (up to MAX_SECONDS;
+    #                         a video gets its whole length)
     negative_prompt: str = ""  # text to steer away from ("" = none)
 
     def options(self, **extra) -> GenerateOptions:
@@ -232,7 +232,7 @@ class AppService:
         with short_paths(files):
             if not 1 <= int(variations) <= MAX_VARIATIONS:
                 raise V2AError(f"variations {variations}: choose 1 to {MAX_VARIATIONS}")
-            check_option("duration", settings.duration, command="compose", flag="seconds of sound")
+            check_option("duration", settings.duration, flag="seconds of sound", valid=PAGE_SECONDS)
             options = settings.options(variations=int(variations))
             with self._request(files):
                 waves = compose(self.pipeline, sources, options, progress=progress)
@@ -255,7 +255,7 @@ class AppService:
             for name, source in (("start", start), ("end", end)):
                 if not str(source).strip() or str(source).strip() == "text:":
                     raise V2AError(f"no {name}; upload a file or type a text")
-            check_option("duration", settings.duration, command="interpolate", flag="seconds of sound")
+            check_option("duration", settings.duration, flag="seconds of sound", valid=PAGE_SECONDS)
             options = settings.options()
             with self._request(files):
                 waves = interpolate(self.pipeline, start, end, int(points), options, slerp=slerp, progress=progress)
