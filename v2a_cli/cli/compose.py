@@ -8,7 +8,9 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, run_generation
+from v2a_cli.cli.app import (
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, run_generation,
+)
 from v2a_cli.errors import InputError, V2AError
 
 
@@ -27,7 +29,14 @@ def parse_sources(images: list[str], texts: list[str], audios: list[str]) -> lis
         path = Path(source.value).expanduser()
         if not path.is_file():
             raise InputError(path, "no such file; check the path")
-        media_kind(path)  # unknown extension -> InputError
+        kind = media_kind(path)  # unknown extension -> InputError
+        if source.kind == "audio" and kind == "image":
+            raise InputError(path, "is an image; pass it with --image")
+        if source.kind == "audio":  # its sound decodes (a few damaged packets noted), before any model loads
+            from v2a_cli.media.audio import check_audio_decodes
+
+            if not check_audio_decodes(path):
+                raise InputError(path, "has no audio track; give a file with sound")
     return sources
 
 
@@ -66,7 +75,7 @@ def compose(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
-    candidates: int = options.CANDIDATES,
+    candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (any length; longer than 10.24 s is windowed and joined)."),
@@ -97,21 +106,25 @@ def compose(
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.validation import check_option
 
-    options = GenerateOptions.from_preset(
-        preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
-        fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-        mapper_guidance=mapper_guidance, mapper_steps=mapper_steps, batch_size=batch_size, max_sources=max_sources,
-        detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta,
-        candidates=candidates,
-    ).validate()
-    settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
+    with command_line_checks(ctx):
+        options = GenerateOptions.from_preset(
+            preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations,
+            scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate,
+            negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
+            batch_size=batch_size, max_sources=max_sources, detect_threshold=detect_threshold, cycle_its=cycle_its,
+            cycle_samples=cycle_samples, eta=eta, candidates=candidates,
+        )
+        settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
+    options = checked_generate_options(ctx, options)
     check_option("var_samples", var_samples)
     announce_seed(seed, options.seed)
-    sources = parse_sources(images, texts, audios)
+    with command_line_checks(ctx):  # weights, counts: exit 2; a missing or unreadable file: exit 1
+        sources = parse_sources(images, texts, audios)
     paths = planned_outputs(output, variations, overwrite or skip_existing, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
                              detector=detector)
+    options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning
 
     def planner(pipeline, source, options, seeds):
         # Every source is read and embedded here, before anything is generated or written.

@@ -8,7 +8,10 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, report_note, run_generation, stdout
+from v2a_cli.cli.app import (
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, report_note,
+    run_generation, stdout,
+)
 from v2a_cli.errors import V2AError
 
 
@@ -82,7 +85,7 @@ def interpolate(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
-    candidates: int = options.CANDIDATES,
+    candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout; -1 draws one (printed)."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (any length; longer than 10.24 s is windowed and joined)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
@@ -110,24 +113,28 @@ def interpolate(
     from v2a_cli.media.audio import load_audio, write_wav
     from v2a_cli.validation import check_option
 
-    start_source = _endpoint("start", start, from_text, "START", "--from-text")
-    end_source = _endpoint("end", to, to_text, "--to", "--to-text")
+    with command_line_checks(ctx):  # both ends or none, an empty text: exit 2; a missing file: exit 1
+        start_source = _endpoint("start", start, from_text, "START", "--from-text")
+        end_source = _endpoint("end", to, to_text, "--to", "--to-text")
     # Also checked while parsing; here for a call from Python (typer's own test runner, a script).
     check_option("points", points, command="interpolate", flag="--steps")
     if denoise_steps is not None:
         check_option("denoise_steps", denoise_steps)
     check_option("crossfade", crossfade)
-    options = GenerateOptions.from_preset(
-        preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
-        max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-        mapper_guidance=mapper_guidance, mapper_steps=mapper_steps, batch_size=batch_size, eta=eta,
-        candidates=candidates,
-    ).validate()
-    settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
+    with command_line_checks(ctx):
+        options = GenerateOptions.from_preset(
+            preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler,
+            fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
+            mapper_guidance=mapper_guidance, mapper_steps=mapper_steps, batch_size=batch_size, eta=eta,
+            candidates=candidates,
+        )
+        settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
+    options = checked_generate_options(ctx, options)
     announce_seed(seed, options.seed)
     paths = planned_outputs(output, points, concat, overwrite or skip_existing, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+    options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning
 
     with pipeline.call():
         # Both ends are read and embedded before anything is generated or written.

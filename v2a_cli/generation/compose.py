@@ -52,9 +52,10 @@ def _visual_embeddings(pipeline: WarmModels, source: Source, options: GenerateOp
         raise InputError(path, "is an audio file; pass it with --audio")
     if source.box is not None:
         from v2a_cli.media.images import load_image
-        from v2a_cli.sources.find import crop
+        from v2a_cli.sources.find import crop_source
 
-        clip = pipeline.clip.encode_images([crop(load_image(path), source.box)])[0]
+        picture = load_image(path)
+        clip = pipeline.clip.encode_images([crop_source(picture, source.box, pipeline.mapper_settings().crops)])[0]
     else:
         clip = pipeline.clip_embedding(path, options)
     ssv2a = getattr(pipeline.mapper, "kind", None) == "ssv2a"
@@ -188,7 +189,7 @@ def compose(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOp
     """One waveform per variation; variation v uses seed options.seed + v (mapper and generator alike).
 
     All conditions are computed (all files read) before anything is generated."""
-    options = options.validate()
+    options = pipeline.settle(options.validate())
     seeds = [options.seed + v for v in range(options.variations)]
     with pipeline.call():
         planned = composed_sound(pipeline, sources, options, seeds, var_samples=var_samples)

@@ -57,7 +57,7 @@ def interpolate(pipeline: WarmModels, start_source: str | Path, end_source: str 
                 options: GenerateOptions = GenerateOptions(), *, slerp: bool = False,
                 progress: ProgressCallback | None = None) -> list[np.ndarray]:
     """`steps` waveforms walking from the start's sound to the end's (options.variations is not used)."""
-    options = options.validate()
+    options = pipeline.settle(options.validate())
     with pipeline.call():
         sounds = interpolation_sounds(pipeline, start_source, end_source, steps, options, slerp=slerp)
         synthesize_sounds(pipeline, sounds, options, progress=counting(progress, step_total(sounds, options)))

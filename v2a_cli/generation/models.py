@@ -12,15 +12,18 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
-from v2a_cli.generation.options import AUTO_CPU_BATCH, GenerateOptions, aggregate_frames
+from v2a_cli.generation.options import AUTO_CPU_BATCH, GenerateOptions, aggregate_frames, settle_options
 from v2a_cli.models_config import ModelsConfig
+
+if TYPE_CHECKING:
+    from v2a_cli.mapper.settings import MapperSettings
 
 FRAME_CHUNK = 16  # video frames embedded per CLIP call
 
@@ -149,6 +152,16 @@ class WarmModels:
         from v2a_cli.mapper import load_mapper
 
         return load_mapper(self.models.mapper, device=self.device, models=self.models)
+
+    def mapper_settings(self) -> "MapperSettings":
+        """The generation settings the mapper declares (`mapper/settings.py`); the bridge declares none."""
+        from v2a_cli.mapper.settings import NO_SETTINGS, declared_settings
+
+        return NO_SETTINGS if self.models.mapper == "bridge" else declared_settings(self.mapper)
+
+    def settle(self, options: GenerateOptions) -> GenerateOptions:
+        """`options` as this pipeline's mapper runs them (`settle_options`); loads the mapper."""
+        return options if options.settled else settle_options(options, self.mapper_settings())
 
     # -- sources -> CLIP / CLAP embeddings --------------------------------------------------------
     def clip_embedding(self, path: str | Path, options: GenerateOptions = GenerateOptions()) -> torch.Tensor:

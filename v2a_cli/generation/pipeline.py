@@ -22,8 +22,8 @@ from v2a_cli.generation import condition as _condition
 from v2a_cli.generation import sample as _sample
 from v2a_cli.generation.models import FRAME_CHUNK, Condition, WarmModels, ssv2a_sampling  # noqa: F401
 from v2a_cli.generation.options import (  # noqa: F401  (the names callers import from here)
-    AGGREGATORS, AUTO_CPU_BATCH, DEFAULT_PRESET, JOINS, PRESETS, SCENE_MODES, SOURCE_MODES, GenerateOptions,
-    ProgressCallback, aggregate_frames,
+    AGGREGATORS, AUTO_CPU_BATCH, DEFAULT_PRESET, JOINS, PRESETS, SAMPLER_FIELDS, SCENE_MODES, SOURCE_MODES,
+    GenerateOptions, ProgressCallback, aggregate_frames, settle_options,
 )
 from v2a_cli.generation.plan import Soundtrack, Timeline
 from v2a_cli.generation.sample import candidate_seed  # noqa: F401
@@ -51,7 +51,7 @@ class Pipeline(WarmModels):
         """[N,512] CLAP conditions -> N waveforms of options.duration seconds at `sample_rate`
         (`sample.synthesize`: best-of-N with options.candidates, one dict per row in `report`)."""
         with self.call():
-            return _sample.synthesize(self, embeddings, seeds, options, progress, report=report)
+            return _sample.synthesize(self, embeddings, seeds, self.settle(options), progress, report=report)
 
     def render(self, source: str | Path, options: GenerateOptions, seeds: Sequence[int], *,
                progress: Callable[[int], None] | None = None,
@@ -61,6 +61,7 @@ class Pipeline(WarmModels):
         A video is covered from options.start to options.end (default: all of it), an image, text or
         sound for options.duration seconds; longer than one generator window, it is windowed and joined.
         `on_plan` sees the timeline before any window is generated (e.g. to size a progress bar)."""
+        options = self.settle(options)
         with self.call():
             planned = _condition.plan_sound(self, source, options, seeds)
             if on_plan is not None:
@@ -74,7 +75,7 @@ class Pipeline(WarmModels):
 
         Inputs are batched as `v2a generate` batches them: planned a generator batch's worth at a time
         and generated together (independent windows of one length share generator calls)."""
-        options = options.validate()
+        options = self.settle(options.validate())
         seeds = [options.seed + variation for variation in range(options.variations)]
         with self.call():
             planned = _sample.in_groups(self, (_condition.plan_sound(self, source, options, seeds)
