@@ -161,3 +161,19 @@ def test_compose_and_interpolate_skip_existing_outputs(v2a, media, tmp_path, gen
     assert (tmp_path / "scene.wav").read_bytes() == b"keep"
     (_, seeds), = generator_calls
     assert seeds == [4]  # only variation 2 was made, with its own seed
+
+
+def test_compose_var_samples_means_what_generate_and_docs_sources_say(v2a):
+    """One meaning in every command: not given, SSV2A averages the preset's draws (fast 16), as docs/sources.md
+    says; compose used to show (and pass) a default of 1."""
+    import typer.main
+
+    from v2a_cli.cli import app
+    from v2a_cli.cli.params import prepare_commands
+
+    group = prepare_commands(typer.main.get_command(app))
+    for name in ("compose", "generate"):
+        [option] = [p for p in group.commands[name].params if "--var-samples" in p.opts]
+        assert option.default is None and "fast 16" in option.help, name
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sources.md").read_text()
+    assert "| `--var-samples N` | 16 (`--preset paper`: 64) |" in docs

@@ -60,7 +60,7 @@ def compose(
     texts: List[str] = typer.Option([], "--text", help="Text source, optionally weighted: \"heavy rain\" or \"heavy rain:2\". Repeatable."),
     audios: List[str] = typer.Option([], "--audio", help="Audio source (or a video's soundtrack), optionally weighted: thunder.wav:0.5. Repeatable."),
     output: Path = typer.Option(..., "--output", "-o", help="Output .wav (variation v>1 adds _vN to the name)."),
-    var_samples: int = typer.Option(1, "--var-samples", help="Generative mapper: average this many samples per image (SSV2A; more = typical, less diverse)."),
+    var_samples: Optional[int] = typer.Option(None, "--var-samples", help="Samples averaged per image: SSV2A's variational draws per step (default: the preset's, fast 16, paper 64) or a diffusion mapper's samples (default 1); more = typical, less diverse."),
     overwrite: bool = options.OVERWRITE,
     skip_existing: bool = options.SKIP_EXISTING,
     sidecar: bool = options.SIDECAR,
@@ -112,7 +112,7 @@ def compose(
             scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate,
             negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
             batch_size=batch_size, max_sources=max_sources, detect_threshold=detect_threshold, cycle_its=cycle_its,
-            cycle_samples=cycle_samples, eta=eta, candidates=candidates,
+            cycle_samples=cycle_samples, eta=eta, candidates=candidates, var_samples=var_samples,
         )
         settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
     options = checked_generate_options(ctx, options)
@@ -134,7 +134,8 @@ def compose(
         if detect:
             mixed = expand_detected(pipeline, sources, options)
             validate_sources(mixed)
-        return composed_sound(pipeline, mixed, options, seeds, var_samples=var_samples)
+        # Given: SSV2A has it in `options`; a diffusion mapper averages that many samples (not given: one).
+        return composed_sound(pipeline, mixed, options, seeds, var_samples=var_samples or 1)
 
     from v2a_cli.generation.compose import describe
 

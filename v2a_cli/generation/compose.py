@@ -211,5 +211,14 @@ def parse_weighted(item: str, *, check_file: bool = True) -> tuple[str, float]:
 
 
 def parse_text_weighted(item: str) -> tuple[str, float]:
-    """Texts take a weight the same way ("heavy rain:2"); a text is never a file."""
-    return parse_weighted(item, check_file=False)
+    """Texts take a weight the same way ("heavy rain:2"); a text is never a file. A text whose last ':'
+    sits between digits ("clock at 10:30", "16:9") is text, with a note: its weight goes after it
+    ("clock at 10:30:2")."""
+    text, weight = parse_weighted(item, check_file=False)
+    if text != item and text[-1:].isdigit() and ":" not in text:
+        from v2a_cli.notes import note
+
+        note(f"--text {item!r}: read as text with weight 1 (a time or ratio); to weight it, add the weight "
+             f"after it, e.g. '{item}:2'")
+        return item, 1.0
+    return text, weight

@@ -70,5 +70,9 @@ def interpolation_path(start: torch.Tensor, end: torch.Tensor, steps: int, *, sl
 def weighted_mean(embeddings: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
     """normalise(Σ wᵢ·eᵢ / Σ wᵢ); a single source comes back bit-exact."""
     total = sum(weights)
+    if not math.isfinite(total):  # huge weights (1e308 + 1e308 = inf) are relative all the same
+        top = max(weights)
+        weights = [w / top for w in weights]
+        total = sum(weights)
     shares = torch.tensor([w / total for w in weights], dtype=torch.float32)
     return unit((shares[:, None] * embeddings).sum(dim=0))
