@@ -312,4 +312,4 @@ def test_candidates_and_eta_from_the_command_line(v2a, media, tmp_path):
     assert f"{out}: kept candidate" in err and "of 2" in err
     code, _, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "x.wav"), "--eta", "1",
                        "--scheduler", "dpm", *FAST)
-    assert code == 1 and "--eta" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "--eta" in err and len(err.strip().splitlines()) == 1  # a wrong command line: exit 2

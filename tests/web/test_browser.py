@@ -121,6 +121,13 @@ def set_field(page, selector: str, value: str) -> None:
     expect(field).to_have_value(value)
 
 
+def contains(locator, text: str) -> None:
+    """Wait until the element shows `text` (Gradio may split a text over several elements)."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_contain_text(text, timeout=180_000)
+
+
 def upload(page, selector: str, path: Path) -> None:
     page.locator(f"{selector} input[type=file]").set_input_files(path)
 
@@ -186,7 +193,7 @@ def test_a_picture_is_previewed_generated_downloaded_and_bad_input_is_a_red_line
     set_field(page, "#setting-guidance input", "200")
     page.click("#generate-button")
     error = page.locator("#generate-status")
-    error.get_by_text("Guidance 200: must be from 0 to 100").wait_for()
+    contains(error, "Guidance 200: must be from 0 to 100")
     assert error.get_by_text("Guidance 200").evaluate("e => getComputedStyle(e).color") == ERROR_RGB
     assert "--" not in error.inner_text()
     assert page.locator('#generate-sound-1 a[href$="/dog_seed0.wav"]').count() == 1
@@ -195,9 +202,9 @@ def test_a_picture_is_previewed_generated_downloaded_and_bad_input_is_a_red_line
     # A broken file: the same one-line message as the CLI, with the file's name only.
     page.locator("#generate-input button[aria-label='Clear']").first.click()
     upload(page, "#generate-input", broken)
-    error.get_by_text("broken.png: not an image that can be read").wait_for()  # said at upload already
+    contains(error, "broken.png: not an image that can be read")  # said at upload already
     page.click("#generate-button")
-    error.get_by_text("broken.png: not an image that can be read").wait_for()
+    contains(error, "broken.png: not an image that can be read")
     assert "re-export it as JPEG or PNG" in error.inner_text() and str(shots) not in error.inner_text()
     page.screenshot(path=shots / "2-error.png", full_page=True)
 
@@ -218,7 +225,7 @@ def test_an_old_codec_video_comes_back_as_videos_the_browser_plays_one_per_varia
 
     upload(page, "#generate-input", video)
     note = page.locator("#generate-preview-note")
-    note.get_by_text("video, 2.0 s, 96×64").wait_for()
+    contains(note, "video, 2.0 s, 96×64")
     assert "cannot play msmpeg4" in note.inner_text()
     page.locator("#generate-preview-image img").wait_for()  # its first frame, as the browser cannot play it
     page.locator("#generate-start").wait_for()
@@ -245,7 +252,7 @@ def test_compose_shows_its_result_without_scrolling_and_adds_slots_as_needed(bro
     page.get_by_role("tab", name="Compose").click()
     page.click("#compose-button")  # nothing filled in
     error = page.locator("#compose-status")
-    error.get_by_text("nothing to compose; add a picture, a video, a text or a sound").wait_for()
+    contains(error, "nothing to compose; add a picture, a video, a text or a sound")
     assert in_view(page, "#compose-status") and "--" not in error.inner_text()
 
     assert not page.locator("#compose-text-2").is_visible()
@@ -274,7 +281,7 @@ def test_interpolate_refuses_two_inputs_for_one_end_and_walks(browser):
     page.locator("#interpolate-end-text textarea").fill("heavy rain")
     set_field(page, "#interpolate-points input[type=number]", "3")
     page.click("#interpolate-button")
-    page.locator("#interpolate-status").get_by_text("Start: give a file or a text, not both").wait_for()
+    contains(page.locator("#interpolate-status"), "Start: give a file or a text, not both")
     page.locator("#interpolate-start-text textarea").fill("")
     page.click("#interpolate-button")
     page.locator('#interpolate-walk a[href$="/cat_to_heavy_rain_walk.wav"]').wait_for(state="attached")
@@ -291,7 +298,7 @@ def test_cancel_stops_a_long_job_and_the_next_one_starts_at_once(browser):
     long_job.click("#generate-button")
     long_job.locator("#generate-results").get_by_text("step").first.wait_for()  # running: the bar names the step
     long_job.click("#generate-cancel")
-    long_job.locator("#generate-note").get_by_text("Stopping").wait_for()
+    contains(long_job.locator("#generate-note"), "Stopping")
 
     other = browser["new_page"]()  # another person, queued behind it
     other.locator("#generate-prompt textarea").fill("birds")

@@ -9,9 +9,11 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, global_options, make_pipeline, progress_bars, report_error, report_note, stderr, stdout,
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, progress_bars,
+    report_error, report_note, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
+from v2a_cli.errors import V2AError
 
 
 @app.command()
@@ -36,7 +38,7 @@ def generate(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
-    candidates: int = options.CANDIDATES,
+    candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio for a picture (any length; a video gets its own length)."),
@@ -80,26 +82,25 @@ def generate(
     from v2a_cli.validation import RANDOM_SEED
 
     opts = global_options(ctx)
-    options = GenerateOptions.from_preset(
-        preset, steps=steps, guidance=guidance, scheduler=scheduler, duration=duration, seed=seed,
-        variations=variations, fps=fps, aggregate=aggregate, prompt=prompt, prompt_weight=prompt_weight,
-        negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
-        batch_size=batch_size, compile=compile, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
-        scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
-        detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
-        eta=eta, candidates=candidates,
-    ).validate()
-    settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
-                              mix_original=mix_original, video_codec=video_codec).validate()
-    if boxes is not None and sources != "detect":
-        from v2a_cli.errors import V2AError
-
-        raise V2AError("--boxes draws the detected sources; add --sources detect")
+    with command_line_checks(ctx):
+        options = GenerateOptions.from_preset(
+            preset, steps=steps, guidance=guidance, scheduler=scheduler, duration=duration, seed=seed,
+            variations=variations, fps=fps, aggregate=aggregate, prompt=prompt, prompt_weight=prompt_weight,
+            negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
+            batch_size=batch_size, compile=compile, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
+            scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
+            detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
+            eta=eta, candidates=candidates,
+        )
+    options = checked_generate_options(ctx, options)
     ranks = current_ranks()  # under torchrun: this process's share of the inputs, and its own GPU
-    if ranks.distributed and seed == RANDOM_SEED:
-        from v2a_cli.errors import V2AError
-
-        raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
+    with command_line_checks(ctx):
+        settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
+                                  mix_original=mix_original, video_codec=video_codec).validate()
+        if boxes is not None and sources != "detect":
+            raise V2AError("--boxes draws the detected sources; add --sources detect")
+        if ranks.distributed and seed == RANDOM_SEED:
+            raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
     announce_seed(seed, options.seed)
 
     # Everything that can be checked without a model is checked before one loads.
@@ -107,8 +108,12 @@ def generate(
     for error in input_errors if ranks.is_main else []:
         report_error(str(error))
     failed = len(input_errors) if ranks.is_main else 0
-    every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
+    with command_line_checks(ctx):  # -o with several inputs, -o and --out-dir together: exit 2
+        every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
     for note in renamed_outputs(every) if ranks.is_main else []:
+        report_note(note)
+    for note in video_only_settings(every, as_video=as_video, start=start, end=end,
+                                    mix_original=mix_original) if ranks.is_main else []:
         report_note(note)
     # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
     every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing, video_codec=video_codec)
@@ -174,3 +179,25 @@ def print_explanation(source: str, windows: list[dict]) -> None:
         classes = ", ".join(f"{item['class']} {item['weight']:.2f}" for item in window.get("explain", []))
         stderr.print(f"explain: {source} [{window['start']:.2f}-{window['end']:.2f} s, scene {window['scene']}] "
                      f"{classes}", highlight=False, markup=False, soft_wrap=True)
+
+
+def video_only_settings(plans, *, as_video: bool, start, end, mix_original: float) -> list[str]:
+    """One note per picture input given settings that only videos have (they would be ignored silently)."""
+    from v2a_cli.media.inputs import media_kind
+
+    flags = [flag for flag, given in (("--as-video", as_video), ("--start", start is not None),
+                                      ("--end", end is not None), ("--mix-original", mix_original > 0)) if given]
+    if not flags:
+        return []
+    notes = []
+    for outputs in plans:
+        source = outputs[0].source
+        try:
+            kind = media_kind(source)
+        except V2AError:
+            continue  # reported when its turn comes
+        if kind != "video":
+            verb = "applies" if len(flags) == 1 else "apply"
+            notes.append(f"{source}: {' '.join(flags)} {verb} to videos only; this {kind} gets "
+                         f"{'--duration seconds of ' if kind == 'image' else ''}sound as usual")
+    return notes
