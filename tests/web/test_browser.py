@@ -194,7 +194,7 @@ def test_a_picture_is_previewed_generated_downloaded_and_bad_input_is_a_red_line
     page.click("#generate-button")
     error = page.locator("#generate-status")
     contains(error, "Guidance 200: must be from 0 to 100")
-    assert error.get_by_text("Guidance 200").evaluate("e => getComputedStyle(e).color") == ERROR_RGB
+    assert error.evaluate("e => getComputedStyle(e.querySelector('p') || e).color") == ERROR_RGB
     assert "--" not in error.inner_text()
     assert page.locator('#generate-sound-1 a[href$="/dog_seed0.wav"]').count() == 1
     set_field(page, "#setting-guidance input", "4.5")
