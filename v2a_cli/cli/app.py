@@ -197,3 +197,39 @@ def stage_reporters(bars, stage_task, steps_task, pipeline, options):
         show(stage_task, f"sampling: step {step} of {per}" if per > 1 else "sampling")
 
     return on_stage, on_step
+
+
+def run_generation(pipeline, plans, options, settings, *, quiet: bool, planner=None, on_generated=None):
+    """The write stage as every generating command shows it: `batch.generate_files` under a progress bar,
+    each written path on stdout, each failed input as one error line, skipped outputs and best-of-N picks
+    as notes on stderr. Returns the BatchReport (the caller decides the exit code)."""
+    from v2a_cli.cli.options import candidate_note
+    from v2a_cli.generation.batch import generate_files
+
+    from v2a_cli.generation.batch import missing_sidecar_note
+    from v2a_cli.progress import stages_to
+
+    extra = {} if planner is None else {"planner": planner}
+    with progress_bars(quiet) as bars:
+        stage_task = bars.add_task("starting", total=None)
+        steps_task = bars.add_task("windows", total=None, start=False)  # its clock starts at step 1
+        on_stage, on_step = stage_reporters(bars, stage_task, steps_task, pipeline, options)
+
+        def on_skipped(path) -> None:
+            report_note(f"skipped {path}: it exists (--skip-existing)")
+            note = missing_sidecar_note(path) if settings.sidecar else None
+            if note:
+                report_note(note)
+
+        with stages_to(on_stage):
+            report = generate_files(
+                pipeline, plans, options, settings,
+                on_error=lambda source, message: report_error(message),
+                on_written=lambda path: print_output(str(path), bars),
+                on_skipped=on_skipped,
+                progress=on_step,
+                on_generated=on_generated, **extra,
+            )
+    for path, choice in report.candidates.items():
+        stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
+    return report
