@@ -139,6 +139,17 @@ def progress_bars(quiet: bool):
     )
 
 
+def report_skipped(path, *, sidecar: bool) -> None:
+    """--skip-existing: a note per existing output left alone (with --sidecar, a second one when that output
+    has no sidecar)."""
+    from v2a_cli.generation.batch import missing_sidecar_note
+
+    report_note(f"skipped {path}: it exists (--skip-existing)")
+    note = missing_sidecar_note(path) if sidecar else None
+    if note:
+        report_note(note)
+
+
 def print_output(text: str, bars=None) -> None:
     """A written file's name on stdout, on a line of its own. While progress bars are drawn on the terminal
     and stdout is that terminal too, the name is printed through the bars' console, above them: written
@@ -206,7 +217,6 @@ def run_generation(pipeline, plans, options, settings, *, quiet: bool, planner=N
     from v2a_cli.cli.options import candidate_note
     from v2a_cli.generation.batch import generate_files
 
-    from v2a_cli.generation.batch import missing_sidecar_note
     from v2a_cli.progress import stages_to
 
     extra = {} if planner is None else {"planner": planner}
@@ -215,18 +225,12 @@ def run_generation(pipeline, plans, options, settings, *, quiet: bool, planner=N
         steps_task = bars.add_task("windows", total=None, start=False)  # its clock starts at step 1
         on_stage, on_step = stage_reporters(bars, stage_task, steps_task, pipeline, options)
 
-        def on_skipped(path) -> None:
-            report_note(f"skipped {path}: it exists (--skip-existing)")
-            note = missing_sidecar_note(path) if settings.sidecar else None
-            if note:
-                report_note(note)
-
         with stages_to(on_stage):
             report = generate_files(
                 pipeline, plans, options, settings,
                 on_error=lambda source, message: report_error(message),
                 on_written=lambda path: print_output(str(path), bars),
-                on_skipped=on_skipped,
+                on_skipped=lambda path: report_skipped(path, sidecar=settings.sidecar),
                 progress=on_step,
                 on_generated=on_generated, **extra,
             )

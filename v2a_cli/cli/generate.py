@@ -10,7 +10,7 @@ import typer
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
     announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, print_output,
-    progress_bars, report_error, report_note, stage_reporters, stderr, stdout,
+    progress_bars, report_error, report_note, report_skipped, stage_reporters, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import V2AError
@@ -75,7 +75,7 @@ def generate(
     """Write a sound that fits each picture or video: for a video, all of it, following its scenes."""
     from v2a_cli.distributed import current_ranks, gather, process_group
     from v2a_cli.generation.batch import (
-        OutputSettings, generate_files, missing_sidecar_note, plan_outputs, preflight_original_sound, preflight_plans,
+        OutputSettings, generate_files, plan_outputs, preflight_original_sound, preflight_plans,
         renamed_outputs, video_notes,
     )
     from v2a_cli.generation.pipeline import GenerateOptions
@@ -137,7 +137,7 @@ def generate(
         finished = [outputs for outputs in every if all(plan.path.exists() for plan in outputs)]
         every = [outputs for outputs in every if not all(plan.path.exists() for plan in outputs)]
         for plan in (plan for outputs in finished for plan in outputs) if ranks.is_main else []:
-            report_note(f"skipped {plan.path}: it exists (--skip-existing)")
+            report_skipped(plan.path, sidecar=sidecar)
     written: list[str] = []
     order = {str(plan.path): i for i, plan in enumerate(p for outputs in every for p in outputs)}
     with process_group(ranks):
@@ -167,18 +167,12 @@ def generate(
                     if not ranks.distributed:
                         print_output(str(path), bars)
 
-                def on_skipped(path: Path) -> None:
-                    report_note(f"skipped {path}: it exists (--skip-existing)")
-                    note = missing_sidecar_note(path) if sidecar else None
-                    if note:
-                        report_note(note)
-
                 with stages_to(on_stage):
                     report = generate_files(
                         pipeline, plans, options, settings,
                         on_error=lambda source, message: report_error(message),
                         on_written=on_written,
-                        on_skipped=on_skipped,
+                        on_skipped=lambda path: report_skipped(path, sidecar=sidecar),
                         on_explain=print_explanation if explain else None,
                         progress=on_step,
                     )
