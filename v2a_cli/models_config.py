@@ -37,6 +37,8 @@ class ModelsConfig:
     panns: str = "panns-cnn14"  # evaluation: PANNs CNN14 (FD, KL, IS)
     vggish: str = "vggish"  # evaluation: VGGish (FAD)
     wav2clip: str = "wav2clip"  # evaluation: Wav2CLIP audio encoder (CLIP-Score)
+    imagebind: str = "imagebind-huge"  # evaluation: ImageBind vision + audio towers (IB-score)
+    synchformer: str = "synchformer"  # evaluation: Synchformer AudioSet 24-01-04T16-39-21 (DeSync)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "ModelsConfig":
