@@ -108,3 +108,35 @@ def test_write_wav_refuses_to_overwrite_and_leaves_no_partial_file(tmp_path, mon
     with pytest.raises(OutputWriteError, match="broken.wav: no space left on the disk"):
         write_wav(tmp_path / "broken.wav", np.zeros(10, dtype=np.float32), 16000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
+
+
+def test_a_damaged_first_audio_packet_is_skipped_with_a_counted_note(tmp_path):
+    """As FFmpeg plays it: the undecodable packet is left out, the rest of the sound is kept, one note."""
+    from v2a_cli.media.audio import load_audio_native
+    from v2a_cli.notes import notes_to
+    from v2a_cli.testing.media import make_video_with_damaged_audio
+
+    path = make_video_with_damaged_audio(tmp_path / "first.avi", damaged=(0,), seconds=2.0)
+    notes: list[str] = []
+    with notes_to(notes.append):
+        waveform = load_audio(path, sample_rate=16000)
+        native, rate = load_audio_native(path)
+
+    assert len(waveform) == pytest.approx(32000 - 512, abs=600)  # one AC-3 packet (1536 samples at 48 kHz) fewer
+    assert dominant_frequency(waveform, 16000) == pytest.approx(440, abs=3)
+    assert rate == 48000 and native.shape[1] == pytest.approx(96000 - 1536, abs=1600)
+    assert len(notes) == 1  # the same file read twice is noted once
+    assert notes[0].startswith(f"{path}: 1 of ") and "audio packets do not decode; skipped them" in notes[0]
+
+
+def test_a_sound_track_that_does_not_decode_is_refused_in_one_line(tmp_path):
+    from v2a_cli.media.audio import check_audio_decodes
+    from v2a_cli.testing.media import make_video_with_damaged_audio
+
+    nothing = make_video_with_damaged_audio(tmp_path / "nothing.avi", damaged=tuple(range(1000)), seconds=1.0)
+    with pytest.raises(InputError, match=r"nothing\.avi: audio track does not decode .*re-export it"):
+        load_audio(nothing, sample_rate=16000)
+    mostly = make_video_with_damaged_audio(tmp_path / "mostly.avi", damaged=tuple(range(0, 40, 4)) + tuple(
+        range(1, 40, 4)) + tuple(range(2, 40, 4)), seconds=1.0)
+    with pytest.raises(InputError, match=r"mostly\.avi: most of the audio track does not decode \(\d+ of \d+ packets"):
+        check_audio_decodes(mostly)

@@ -253,3 +253,16 @@ def test_extract_with_nothing_usable_exits_1_and_names_each_clip(tmp_path, extra
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'data'}: no usable clips, 0 clips kept, 1 skipped: silent.mp4: no audio track; "
         "fix or replace these videos"]
+
+
+def test_a_video_whose_first_audio_packet_is_damaged_is_kept_with_a_note(tmp_path, extract_models):
+    from v2a_cli.notes import notes_to
+    from v2a_cli.testing.media import make_video_with_damaged_audio
+    from v2a_cli.training.extract import extract_folder
+
+    make_video_with_damaged_audio(tmp_path / "data" / "first_000001.avi", damaged=(0,), seconds=2.0)
+    notes: list[str] = []
+    with notes_to(notes.append):
+        report = extract_folder(tmp_path / "data", tmp_path / "cache", models=extract_models, workers=0)
+    assert (report.clips_kept, report.clips_skipped) == (1, 0), report.skipped
+    assert len(notes) == 1 and "first_000001.avi: 1 of " in notes[0] and "audio packets do not decode" in notes[0]

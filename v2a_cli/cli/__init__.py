@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from v2a_cli.cli.app import app, debug_enabled, library_warnings_captured, report_error
+from v2a_cli.cli.app import app, debug_enabled, library_warnings_captured, report_error, report_note
 from v2a_cli.errors import V2AError
 
 # Each module registers its commands on `app`. A module that is not there yet is skipped, so the
@@ -39,10 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     import typer.main
 
     from v2a_cli.cli.params import click, prepare_commands
+    from v2a_cli.notes import notes_to
 
     command = prepare_commands(typer.main.get_command(app))
     try:
-        with library_warnings_captured():
+        with library_warnings_captured(), notes_to(report_note):
             code = command.main(args=argv, prog_name="v2a", standalone_mode=False)
     except click.exceptions.UsageError as exc:  # bad option values, missing arguments, unknown options
         if debug_enabled():

@@ -28,7 +28,14 @@ def parse_sources(images: list[str], texts: list[str], audios: list[str]) -> lis
         path = Path(source.value).expanduser()
         if not path.is_file():
             raise InputError(path, "no such file; check the path")
-        media_kind(path)  # unknown extension -> InputError
+        kind = media_kind(path)  # unknown extension -> InputError
+        if source.kind == "audio" and kind == "image":
+            raise InputError(path, "is an image; pass it with --image")
+        if source.kind == "audio":  # its sound decodes (a few damaged packets noted), before any model loads
+            from v2a_cli.media.audio import check_audio_decodes
+
+            if not check_audio_decodes(path):
+                raise InputError(path, "has no audio track; give a file with sound")
     return sources
 
 

@@ -70,7 +70,9 @@ def generate(
 ) -> None:
     """Write a sound that fits each picture or video: for a video, all of it, following its scenes."""
     from v2a_cli.distributed import current_ranks, gather, process_group
-    from v2a_cli.generation.batch import OutputSettings, generate_files, plan_outputs, preflight_plans, renamed_outputs
+    from v2a_cli.generation.batch import (
+        OutputSettings, generate_files, plan_outputs, preflight_original_sound, preflight_plans, renamed_outputs,
+    )
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
     from v2a_cli.validation import RANDOM_SEED
@@ -108,6 +110,10 @@ def generate(
         report_note(note)
     # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
     every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing)
+    for _, message in problems if ranks.is_main else []:
+        report_error(message)
+    failed += len(problems) if ranks.is_main else 0
+    every, problems = preflight_original_sound(every, settings.mix_original)
     for _, message in problems if ranks.is_main else []:
         report_error(message)
     failed += len(problems) if ranks.is_main else 0

@@ -82,6 +82,28 @@ def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateO
     return kept, failed
 
 
+def preflight_original_sound(plans: Sequence[Sequence[PlannedOutput]], mix_original: float
+                             ) -> tuple[list[list[PlannedOutput]], list[tuple[str, str]]]:
+    """--mix-original: every video output's own sound decoded through before any model loads (a damaged
+    track fails its input now, not after its sound was generated; a few damaged packets are noted).
+    Returns (the plans whose sound decodes, [(input, one-line problem)])."""
+    from v2a_cli.media.audio import check_audio_decodes
+
+    if mix_original <= 0:
+        return [list(outputs) for outputs in plans], []
+    kept: list[list[PlannedOutput]] = []
+    failed: list[tuple[str, str]] = []
+    for outputs in plans:
+        try:
+            if any(plan.as_video for plan in outputs):
+                check_audio_decodes(outputs[0].source)
+        except InputError as exc:
+            failed.append((str(outputs[0].source), str(exc)))
+            continue
+        kept.append(list(outputs))
+    return kept, failed
+
+
 def renamed_outputs(plans: Sequence[Sequence[PlannedOutput]]) -> list[str]:
     """One note per group of inputs sharing a name, saying which input goes to which output."""
     by_stem: dict[str, list[PlannedOutput]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -10,6 +11,70 @@ import numpy as np
 
 from v2a_cli.errors import InputError
 from v2a_cli.media.inputs import atomic_output, open_input
+from v2a_cli.notes import note
+
+# A track is refused when more than this share of its packets does not decode (a few damaged packets
+# are skipped, as FFmpeg's players do, with a note).
+MAX_DAMAGED_SHARE = 0.5
+
+
+class AudioDecoding:
+    """An audio stream decoded as FFmpeg does: a packet that does not decode is skipped and counted.
+
+    `frames()` yields the decoded frames; `finish()` (after reading, also after stopping early) raises
+    InputError when nothing decoded or more than MAX_DAMAGED_SHARE of the packets read were damaged,
+    and otherwise notes how many packets were skipped.
+    """
+
+    def __init__(self, path: Path, container: "av.container.InputContainer", stream: "av.AudioStream"):
+        self.path, self.container, self.stream = Path(path), container, stream
+        self.packets = 0  # packets with data read so far
+        self.damaged = 0  # of which did not decode
+        self.decoded = 0  # frames decoded
+        self.problem = ""
+
+    def frames(self) -> Iterator["av.AudioFrame"]:
+        for packet in self.container.demux(self.stream):
+            if packet.size:
+                self.packets += 1
+            try:
+                frames = packet.decode()
+            except av.FFmpegError as exc:  # this packet's data is damaged; the next ones may be fine
+                if not packet.size:
+                    continue
+                self.damaged += 1
+                self.problem = self.problem or (exc.strerror or str(exc))
+                continue
+            for frame in frames:
+                self.decoded += 1
+                yield frame
+
+    def finish(self) -> None:
+        if not self.damaged:
+            return
+        if not self.decoded:
+            raise InputError(self.path, f"audio track does not decode ({self.problem}); the file is damaged; "
+                                        "re-export it")
+        if self.damaged > MAX_DAMAGED_SHARE * self.packets:
+            raise InputError(self.path, f"most of the audio track does not decode ({self.damaged} of {self.packets} "
+                                        f"packets damaged: {self.problem}); re-export it")
+        note(f"{self.path}: {self.damaged} of {self.packets} audio packets do not decode; skipped them "
+             "(as FFmpeg does)")
+
+
+def check_audio_decodes(path: str | Path) -> bool:
+    """Decode `path`'s first audio track through (nothing kept): InputError when it does not decode
+    (see AudioDecoding), the note about skipped packets when a few do not. False: it has no audio track.
+    Called before any model loads by the commands that will need the sound (`--mix-original`, `--audio`)."""
+    path = Path(path)
+    with open_input(path, "audio") as container:
+        if not container.streams.audio:
+            return False
+        decoding = AudioDecoding(path, container, container.streams.audio[0])
+        for _ in decoding.frames():
+            pass
+        decoding.finish()
+    return True
 
 
 def load_audio(path: str | Path, *, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
@@ -30,7 +95,8 @@ def load_audio(path: str | Path, *, sample_rate: int, max_seconds: float | None 
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         chunks: list[np.ndarray] = []
         total = 0
-        for frame in container.decode(stream):
+        decoding = AudioDecoding(path, container, stream)
+        for frame in decoding.frames():
             for piece in resampler.resample(frame):
                 chunks.append(piece.to_ndarray().mean(axis=0))
                 total += chunks[-1].shape[0]
@@ -38,6 +104,7 @@ def load_audio(path: str | Path, *, sample_rate: int, max_seconds: float | None 
                 break
         else:
             chunks.extend(piece.to_ndarray().mean(axis=0) for piece in resampler.resample(None))
+        decoding.finish()
     waveform = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     if limit is not None:
         waveform = waveform[:limit]
@@ -62,7 +129,8 @@ def load_audio_native(path: str | Path, *, max_seconds: float | None = None) -> 
         resampler = av.AudioResampler(format="fltp", layout=None, rate=rate)
         chunks: list[np.ndarray] = []
         total = 0
-        for frame in container.decode(stream):
+        decoding = AudioDecoding(path, container, stream)
+        for frame in decoding.frames():
             for piece in resampler.resample(frame):
                 chunks.append(piece.to_ndarray())
                 total += chunks[-1].shape[1]
@@ -70,6 +138,7 @@ def load_audio_native(path: str | Path, *, max_seconds: float | None = None) -> 
                 break
         else:
             chunks.extend(piece.to_ndarray() for piece in resampler.resample(None))
+        decoding.finish()
     if not chunks:
         return np.zeros((1, 0), dtype=np.float32), rate
     channels = min(chunk.shape[0] for chunk in chunks)

@@ -62,6 +62,43 @@ def make_video(path: str | Path, *, seconds: float = 2.0, fps: int = 10, size: t
     return path
 
 
+def make_video_with_damaged_audio(path: str | Path, *, damaged: tuple[int, ...] = (0,), seconds: float = 2.0,
+                                  fps: int = 10, size: tuple[int, int] = (64, 48), frequency: float = 440.0) -> Path:
+    """An AVI of MPEG-4 video and AC-3 sound (48 kHz mono, a sine) whose audio packets at the indices in
+    `damaged` hold garbage instead of AC-3 data: FFmpeg's decoder refuses exactly those packets (a real
+    export with one bad packet, e.g. its first, plays in FFmpeg's players with that packet skipped)."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    rate = 48000
+    with av.open(str(path), mode="w", format="avi") as container:
+        video = container.add_stream("mpeg4", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = container.add_stream("ac3", rate=rate)
+        audio.layout = "mono"
+        for i in range(max(1, int(round(seconds * fps)))):
+            level = int(255 * i / max(1, seconds * fps - 1))
+            container.mux(video.encode(av.VideoFrame.from_ndarray(np.full((height, width, 3), level, dtype=np.uint8),
+                                                                  format="rgb24")))
+        container.mux(video.encode())
+        samples = (0.3 * np.sin(2 * np.pi * frequency * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+        resampler = av.AudioResampler(format=audio.format.name, layout="mono", rate=rate)
+        packets = [packet for piece in resampler.resample(frame) + resampler.resample(None)
+                   for packet in audio.encode(piece)] + list(audio.encode(None))
+        for index, packet in enumerate(packets):
+            if index in damaged:
+                garbage = av.Packet((bytes(range(256)) * (packet.size // 256 + 1))[:packet.size])
+                garbage.pts, garbage.dts, garbage.duration = packet.pts, packet.dts, packet.duration
+                garbage.time_base, garbage.stream = packet.time_base, audio
+                packet = garbage
+            container.mux(packet)
+    return path
+
+
 def make_wav(path: str | Path, *, seconds: float = 2.0, sample_rate: int = 16000, frequency: float = 440.0) -> Path:
     import soundfile
 

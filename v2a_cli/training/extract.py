@@ -76,6 +76,7 @@ class DecodedClip:
     pixels: Any  # np.ndarray uint8 [frames, 3, H, W]: CLIP inputs before ToTensor + Normalize, in time order
     features: Any  # np.ndarray float32 [1, 1001, 64]: CLAP log-mel inputs of the first 10 s
     duration: float
+    notes: list[str] = field(default_factory=list)  # e.g. damaged audio packets skipped while decoding
 
     @property
     def n_frames(self) -> int:
@@ -242,9 +243,11 @@ def decode_clip(job: ClipJob, options: DecodeOptions, preprocess: Preprocess) ->
     from v2a_cli.embeddings.clip import image_to_uint8
     from v2a_cli.media.audio import load_audio_native
     from v2a_cli.media.video import probe_video, sample_frames
+    from v2a_cli.notes import notes_to
 
     if job.split is None:
         return SkippedClip(job.relative, "not listed in the split CSV")
+    notes: list[str] = []  # said by the main process (a worker has no console)
     try:
         info = probe_video(job.path)
         if not info.has_audio:
@@ -255,7 +258,8 @@ def decode_clip(job: ClipJob, options: DecodeOptions, preprocess: Preprocess) ->
         frames = sample_frames(job.path, fps=options.fps, max_seconds=options.max_seconds)
         if not frames:
             return SkippedClip(job.relative, "no video frames could be decoded")
-        samples, rate = load_audio_native(job.path, max_seconds=options.max_seconds)
+        with notes_to(notes.append):
+            samples, rate = load_audio_native(job.path, max_seconds=options.max_seconds)
     except Exception as exc:  # a broken file is data to report, whatever the decoder raised
         return SkippedClip(job.relative, f"unreadable ({_one_line(exc)})")
     if samples.shape[-1] == 0:
@@ -268,7 +272,7 @@ def decode_clip(job: ClipJob, options: DecodeOptions, preprocess: Preprocess) ->
     waveform = condition_waveform(samples, rate)
     pixels = np.stack([image_to_uint8(preprocess.pixel_transform, frame.image) for frame in frames])
     features = log_mel_features(preprocess.feature_extractor, [waveform])
-    return DecodedClip(job.relative, pixels, features, float(duration))
+    return DecodedClip(job.relative, pixels, features, float(duration), notes)
 
 
 _WORKER_STATE: dict[str, Any] = {}  # set once per worker process by _init_worker
@@ -334,6 +338,10 @@ class _ShardBuilder:
         if isinstance(result, SkippedClip):
             self.skipped.append({"path": result.relative, "reason": result.reason})
             return
+        from v2a_cli.notes import note
+
+        for message in result.notes:
+            note(message)
         entry = self.splits[result.relative]
         self.clips.append({"path": result.relative, "split": entry.split, "label": entry.label,
                            "n_frames": result.n_frames, "duration": round(result.duration, 3)})
