@@ -157,6 +157,36 @@ def locate_model(spec: str, *, kind: str) -> ModelLocation:
     return ModelLocation("named", note=f"a name the {kind} loader resolves on first use")
 
 
+HOST_TIMEOUT = 5.0  # seconds to wait for a model host before calling it unreachable
+
+
+def host_of(spec: str) -> str:
+    """The address a remote spec downloads from: the URL itself, or the Hugging Face Hub's endpoint."""
+    if spec.startswith(("https://", "http://")):
+        return spec
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def unreachable(url: str, timeout: float = HOST_TIMEOUT) -> str | None:
+    """Why `url`'s host cannot be reached now (None: it answered, whatever its HTTP status)."""
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{parts.scheme}://{parts.netloc}/", method="HEAD"),
+                               timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return None  # it answered
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"{parts.netloc} cannot be reached ({reason})"
+    return None
+
+
 # -- the pieces of the report ----------------------------------------------------------------------
 
 def package_versions() -> dict[str, str | None]:
@@ -282,6 +312,7 @@ def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool 
         reports.append(ModelReport(role, spec, location.status, str(location.path) if location.path else location.note))
         if location.status == "missing":
             problems.append(f"{role} model '{spec}': {location.note}")
+    problems += _unreachable_downloads(models, locations)
 
     needed = ("clap", "generator")
     not_here = [role for role in needed if not locations[role].usable_offline]
@@ -312,6 +343,24 @@ def run_doctor(models: ModelsConfig, *, device: str = "auto", check_space: bool 
         elif not audio.ran:
             problems.append(f"audio check {audio.note}")
     return DoctorReport(package_versions(), device_text, device_name, dtype, reports, check, problems, audio)
+
+
+def _unreachable_downloads(models: ModelsConfig, locations: dict[str, ModelLocation]) -> list[str]:
+    """A model that is not here yet must be downloaded on first use: one problem per such model whose
+    host does not answer now (no network, a proxy, a firewall), so that doctor does not say all is well."""
+    problems: list[str] = []
+    reasons: dict[str, str | None] = {}
+    for role, location in locations.items():
+        if location.status != "remote":
+            continue
+        spec = getattr(models, role)
+        host = host_of(spec)
+        if host not in reasons:
+            reasons[host] = unreachable(host)
+        if reasons[host]:
+            problems.append(f"{role} model '{spec}': not downloaded yet and {reasons[host]}; connect to the "
+                            "Internet once (or point the models file at a local copy)")
+    return problems
 
 
 def _why_checks_cannot_run(picked, not_here: list[str], download: bool) -> str | None:

@@ -157,3 +157,21 @@ def test_doctor_audio_check_fails_when_captions_miss_their_own_sound(zoo_models,
 def test_doctor_audio_check_is_skipped_on_cpu_unless_asked(zoo_models):
     report = run_doctor(zoo_models, device="cpu", check_space=False)
     assert not report.audio_check.ran and "--audio-check" in report.audio_check.note
+
+
+def test_doctor_with_models_to_download_and_no_network_reports_a_problem(hub_cache, monkeypatch, tmp_path):
+    """Nothing cached and the Hub unreachable: not "no problems found" and exit 0."""
+    from huggingface_hub import constants
+
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on: connection refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    (tmp_path / "clap.ckpt").write_bytes(b"x")  # the default CLAP is a URL of another host: kept off the network
+    report = run_doctor(ModelsConfig(clap=str(tmp_path / "clap.ckpt")), device="cpu", check_space=False)
+    unreachable = [problem for problem in report.problems if "cannot be reached" in problem]
+    assert not report.ok and {problem.split(" ")[0] for problem in unreachable} >= {"clip", "generator"}
+    assert all("connect to the Internet once" in problem for problem in unreachable)

@@ -189,10 +189,34 @@ def test_a_write_failure_mid_batch_is_one_line_and_the_rest_of_the_batch_continu
     assert sorted(p.name for p in out_dir.iterdir()) == ["street.wav"]  # no partial dog.wav
 
 
-def test_h264_into_webm_is_refused_before_any_model_loads(v2a, media, tmp_path, no_models):
-    code, out_text, err = v2a("generate", str(media["video"]), "-o", str(tmp_path / "street.webm"), *FAST)
-    assert code == 1 and "cannot hold h264 video without re-encoding" in err and "choose .mp4 or .mkv" in err
+def test_h264_into_webm_with_video_codec_copy_is_refused_before_any_model_loads(v2a, media, tmp_path, no_models):
+    code, out_text, err = v2a("generate", str(media["video"]), "-o", str(tmp_path / "street.webm"),
+                              "--video-codec", "copy", *FAST)
+    assert code == 1 and "a .webm file cannot hold h264 video as it is; use --video-codec auto" in err
     assert list(tmp_path.iterdir()) == []
+    code, out_text, err = v2a("generate", str(media["video"]), "-o", str(tmp_path / "street.webm"),
+                              "--video-codec", "h264", *FAST)
+    assert code == 1 and "a .webm file cannot hold H.264 video; write .mp4, .mov or .mkv" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_old_codec_video_into_mp4_is_reencoded_with_a_note(v2a, tmp_path):
+    import av
+    import numpy as np
+
+    old = tmp_path / "vtest.avi"
+    with av.open(str(old), "w") as container:  # msmpeg4, as old AVI files have it: an .mp4 cannot hold it
+        stream = container.add_stream("msmpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(10):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * index, np.uint8),
+                                                                   format="rgb24")))
+        container.mux(stream.encode(None))
+    code, out_text, err = v2a("generate", str(old), "-o", str(tmp_path / "vtest.mp4"), *FAST)
+    assert code == 0, err
+    assert "video re-encoded as H.264 (a .mp4 file cannot hold msmpeg4 video as it is)" in err
+    with av.open(str(tmp_path / "vtest.mp4")) as container:
+        assert container.streams.video[0].codec_context.name == "h264" and container.streams.audio
 
 
 def test_symlinked_inputs_each_get_their_output(v2a, media, tmp_path):
@@ -288,4 +312,4 @@ def test_candidates_and_eta_from_the_command_line(v2a, media, tmp_path):
     assert f"{out}: kept candidate" in err and "of 2" in err
     code, _, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "x.wav"), "--eta", "1",
                        "--scheduler", "dpm", *FAST)
-    assert code == 1 and "--eta" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "--eta" in err and len(err.strip().splitlines()) == 1  # a wrong command line: exit 2

@@ -56,7 +56,7 @@ def test_generate_detect_with_boxes_and_the_ssv2a_checkpoint(v2a, media, tmp_pat
 
 def test_boxes_needs_detect(v2a, media, tmp_path):
     code, _, err = v2a("generate", media["street"], "-o", tmp_path / "x.wav", *FAST, "--boxes", tmp_path / "x.png")
-    assert code == 1 and "--sources detect" in err and not (tmp_path / "x.wav").exists()
+    assert code == 2 and "--sources detect" in err and not (tmp_path / "x.wav").exists()
 
 
 def test_compose_detect(v2a, media, tmp_path):

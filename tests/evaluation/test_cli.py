@@ -52,16 +52,32 @@ def test_unknown_metric_is_one_line(folders, capsys):
     assert err.startswith("error: --metrics") and len(err.splitlines()) == 1
 
 
-def test_eval_with_no_names_in_common_exits_1_before_any_model(tmp_path, capsys, monkeypatch):
+def test_only_paired_metrics_and_no_names_in_common_exit_1_before_any_model(tmp_path, capsys, monkeypatch):
     import v2a_cli.registry
 
     monkeypatch.setattr(v2a_cli.registry, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
     make_wav(tmp_path / "gen" / "dog.wav", seconds=1.0)
     make_wav(tmp_path / "refs" / "cat.wav", seconds=1.0)
-    code = run_cli("eval", str(tmp_path / "gen"), "--refs", str(tmp_path / "refs"), "--metrics", "fd,fad,kl")
+    code = run_cli("eval", str(tmp_path / "gen"), "--refs", str(tmp_path / "refs"), "--metrics", "kl")
     err = capsys.readouterr().err
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert "no generated file has a reference with the same name" in err
+
+
+def test_references_named_differently_give_fd_and_fad_and_one_note_for_kl(tmp_path, zoo_models_toml, capsys):
+    for i in range(3):
+        make_wav(tmp_path / "gen" / f"dog{i}.wav", seconds=1.0, frequency=300 + 90 * i)
+        make_wav(tmp_path / "refs" / f"cat{i}.wav", seconds=1.0, frequency=320 + 70 * i)
+    out = tmp_path / "scores.json"
+    code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(tmp_path / "gen"), "--refs",
+                   str(tmp_path / "refs"), "--metrics", "fd,fad,kl", "--json", str(out), "--device", "cpu")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(out.read_text())
+    assert set(report["metrics"]) == {"fd", "fad"}
+    assert "same name" in report["skipped"]["kl"]
+    assert [line for line in captured.err.splitlines() if line.startswith("kl:")] == \
+        [f"kl: not computed ({report['skipped']['kl']})"]
 
 
 def test_non_audio_files_in_eval_folders_are_listed_with_reasons_and_exit_1(tmp_path, zoo_models_toml, capsys):

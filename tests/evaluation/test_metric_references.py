@@ -76,10 +76,29 @@ def test_inception_score_matches_audioldm_eval(name):
     assert std == pytest.approx(REFERENCE[name]["std"], rel=1e-6)
 
 
-def test_kl_matches_audioldm_eval():
+AVBENCH = json.loads((DATA / "avbench_metric_references.json").read_text())["results"]
+
+
+def test_kl_matches_av_benchmark_and_is_zero_for_identical_logits():
+    """Fixture: data/make_avbench_metric_references.py (av-benchmark's compute_kl on the same logits).
+    audioldm_eval's KL adds 1e-6 inside the log and is not the reference any more (see scores.py)."""
     from v2a_cli.evaluation.scores import kl_divergence
 
-    ours = kl_divergence(torch.from_numpy(CASES["kl_25"]["generated"]), torch.from_numpy(CASES["kl_25"]["reference"]))
-    # audioldm_eval sums in float32 (its PANNs logits' dtype); v2a in float64.
-    assert ours["kl"] == pytest.approx(REFERENCE["kl_25"]["kl"], rel=1e-6)
-    assert ours["kl_sigmoid"] == pytest.approx(REFERENCE["kl_25"]["kl_sigmoid"], rel=1e-6)
+    generated, reference = (torch.from_numpy(CASES["kl_25"][side]) for side in ("generated", "reference"))
+    ours = kl_divergence(generated, reference)
+    # av-benchmark sums 25 × 527 float32 terms (its logits' dtype), v2a float64: float32's relative
+    # rounding (6e-8) grown over a sum of 13,175 positive terms stays below 1e-5 relative.
+    assert ours["kl"] == pytest.approx(AVBENCH["kl_25"]["kl"], rel=1e-5)
+    assert ours["kl_sigmoid"] == pytest.approx(AVBENCH["kl_25"]["kl_sigmoid"], rel=1e-5)
+    same = kl_divergence(reference, reference.clone())
+    assert same["kl"] == AVBENCH["kl_25"]["kl_identical"] == 0.0
+    assert same["kl_sigmoid"] == AVBENCH["kl_25"]["kl_sigmoid_identical"] == 0.0
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n.startswith("is_")])
+def test_inception_score_matches_av_benchmark(name):
+    from v2a_cli.evaluation.scores import inception_score
+
+    mean, std = inception_score(torch.from_numpy(CASES[name]["logits"]))
+    assert mean == pytest.approx(AVBENCH[name]["mean"], rel=1e-6)  # both in float64, same formula
+    assert std == pytest.approx(AVBENCH[name]["std"], rel=1e-6)

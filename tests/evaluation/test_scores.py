@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from v2a_cli.evaluation.scores import KL_EPS, clip_score, inception_score, kl_divergence
+from v2a_cli.evaluation.scores import clip_score, inception_score, kl_divergence
 
 
 def logits_of(probabilities: list[list[float]]) -> torch.Tensor:
@@ -20,12 +20,12 @@ def test_kl_softmax_matches_hand_computation():
     reference = [[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]]
     generated = [[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]]
     by_hand = sum(
-        sum(p * (math.log(p) - math.log(q + KL_EPS)) for p, q in zip(ref_row, gen_row))
+        sum(p * (math.log(p) - math.log(q)) for p, q in zip(ref_row, gen_row))
         for ref_row, gen_row in zip(reference, generated)
     ) / 2
     result = kl_divergence(logits_of(generated), logits_of(reference))
     assert result["kl"] == pytest.approx(by_hand, rel=1e-9)
-    # direction: KL(reference ‖ generated), as audioldm_eval (and not the reverse)
+    # direction: KL(reference ‖ generated), as audioldm_eval and av-benchmark (and not the reverse)
     reverse = kl_divergence(logits_of(reference), logits_of(generated))["kl"]
     assert reverse != pytest.approx(by_hand, rel=1e-3)
 
@@ -33,15 +33,22 @@ def test_kl_softmax_matches_hand_computation():
 def test_kl_sigmoid_matches_hand_computation():
     generated, reference = [[0.0, 2.0]], [[1.0, -1.0]]
     sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
-    by_hand = sum(sig(r) * (math.log(sig(r)) - math.log(sig(g) + KL_EPS)) for g, r in zip(generated[0], reference[0]))
+    by_hand = sum(sig(r) * (math.log(sig(r)) - math.log(sig(g))) for g, r in zip(generated[0], reference[0]))
     result = kl_divergence(torch.tensor(generated), torch.tensor(reference))
     assert result["kl_sigmoid"] == pytest.approx(by_hand, rel=1e-6)
 
 
-def test_kl_of_identical_posteriors_is_zero_up_to_the_epsilon():
+def test_kl_of_identical_logits_is_exactly_zero():
     logits = torch.randn(5, 527, generator=torch.Generator().manual_seed(0))
-    # log(p + ε) instead of log(p) shifts each class by at most ε: |KL| ≤ classes × ε
-    assert abs(kl_divergence(logits, logits)["kl"]) <= 527 * KL_EPS
+    # Each term is p · (log p − log p) in log space: exactly 0, not audioldm_eval's −527 × 1e-6.
+    assert kl_divergence(logits, logits) == {"kl": 0.0, "kl_sigmoid": 0.0}
+    assert kl_divergence(logits.float(), logits.float().clone())["kl"] == 0.0
+
+
+def test_kl_is_never_negative():
+    base = torch.randn(4, 527, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    nearly = base + 1e-12 * torch.randn(4, 527, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    assert kl_divergence(nearly, base)["kl"] >= 0.0
 
 
 def test_inception_score_matches_hand_computation():

@@ -74,8 +74,8 @@ def test_existing_output_and_unusable_targets(counter_video, tmp_path, sine):
 
     with pytest.raises(InputError, match=r"out\.gif"):
         mux_audio_into_video(video, sound, 16000, tmp_path / "out.gif")
-    with pytest.raises(InputError, match=r"out\.webm.*cannot hold h264"):
-        mux_audio_into_video(video, sound, 16000, tmp_path / "out.webm")
+    with pytest.raises(InputError, match=r"out\.webm: a \.webm file cannot hold h264 video as it is"):
+        mux_audio_into_video(video, sound, 16000, tmp_path / "out.webm", video_codec="copy")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "taken.mp4"]
 
 
@@ -102,3 +102,59 @@ def test_offset_places_the_sound_and_mix_original_keeps_the_old_track(counter_vi
     assert float(np.sqrt(np.mean(middle ** 2))) == pytest.approx(0.25 / np.sqrt(2), rel=0.1)  # half of the 0.5 tone
     spectrum = np.abs(np.fft.rfft(middle))
     assert np.fft.rfftfreq(len(middle), 1 / 16000)[np.argmax(spectrum)] == pytest.approx(440, abs=5)
+
+
+@pytest.mark.parametrize("codec, out, policy, copied, written", [
+    ("msmpeg4", "out.mp4", "auto", False, "h264"),  # an .mp4 cannot hold it: re-encoded
+    ("msmpeg4", "out.mkv", "auto", True, "msmpeg4"),  # Matroska holds it: copied
+    ("mpeg4", "out.mp4", "auto", True, "mpeg4"),  # .mp4 holds MPEG-4 Part 2 ...
+    ("mpeg4", "out.mp4", "browser", False, "h264"),  # ... but browsers do not play it
+    ("libx264", "out.mp4", "browser", True, "h264"),
+    ("libx264", "out.mp4", "h264", False, "h264"),
+    ("libx264", "out.webm", "auto", False, "vp9"),  # WebM holds only VP8/VP9/AV1
+])
+def test_old_codecs_are_reencoded_when_the_container_or_the_browser_needs_it(counter_video, tmp_path, sine,
+                                                                             frame_number, codec, out, policy,
+                                                                             copied, written):
+    from v2a_cli.media.mux import video_decision
+
+    video = counter_video("old.avi" if codec.startswith("msmpeg4") else "old.mp4", frames=30, codec=codec)
+    decision = video_decision(video, tmp_path / out, policy)
+    assert decision.copy == copied and (decision.note == "") == copied
+
+    written_path = mux_audio_into_video(video, sine(1.0, 16000), 16000, tmp_path / out, video_codec=policy)
+
+    with av.open(str(written_path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == written
+        frames = [frame.to_image() for frame in container.decode(stream)]
+    assert [frame_number(image) for image in frames] == list(range(30))  # every frame, in order
+    assert probe_video(written_path).has_audio
+    if not copied:
+        assert stream.codec_context.format.name == "yuv420p"
+
+
+def test_copy_that_the_container_cannot_hold_is_refused_with_advice_the_user_can_follow(counter_video, tmp_path,
+                                                                                        sine):
+    from v2a_cli.media.mux import video_decision
+
+    video = counter_video("old.avi", frames=5, codec="msmpeg4")
+    with pytest.raises(InputError, match=r"a \.mp4 file cannot hold msmpeg4 video as it is; use --video-codec auto"):
+        video_decision(video, tmp_path / "out.mp4", "copy")
+    assert "a .mp4 file cannot hold msmpeg4" in video_decision(video, tmp_path / "out.mp4").note
+
+
+def test_odd_sizes_are_made_even_when_reencoding(tmp_path, sine):
+    odd = tmp_path / "odd.avi"
+    with av.open(str(odd), "w") as container:
+        stream = container.add_stream("mjpeg", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 65, 49, "yuvj420p"
+        for index in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((49, 65, 3), 40 * index, np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+    written = mux_audio_into_video(odd, sine(0.5, 16000), 16000, tmp_path / "out.mp4", video_codec="h264")
+
+    info = probe_video(written)
+    assert (info.width, info.height) == (64, 48)

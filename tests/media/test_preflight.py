@@ -47,9 +47,11 @@ def test_existing_output_and_folder_are_per_output_problems(tmp_path):
     assert preflight([tmp_path / "old.wav"], overwrite=True) == {}
 
 
-def test_h264_into_webm_is_found_before_work(tmp_path):
+def test_h264_into_webm_is_found_before_work_under_copy_only(tmp_path):
     video = make_video(tmp_path / "street.mp4", seconds=1.0)
-    assert "cannot hold h264 video without re-encoding" in video_container_problem(video, tmp_path / "s.webm")
-    assert video_container_problem(video, tmp_path / "s.mkv") is None
-    problems = preflight([tmp_path / "s.webm"], video_sources={tmp_path / "s.webm": video})
+    assert "a .webm file cannot hold h264 video as it is; use --video-codec auto" in video_container_problem(
+        video, tmp_path / "s.webm", "copy")
+    assert video_container_problem(video, tmp_path / "s.webm") is None  # auto: re-encoded to VP9
+    assert video_container_problem(video, tmp_path / "s.mkv", "copy") is None
+    problems = preflight([tmp_path / "s.webm"], video_sources={tmp_path / "s.webm": video}, video_codec="copy")
     assert list(problems) == [tmp_path / "s.webm"]

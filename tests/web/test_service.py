@@ -135,3 +135,24 @@ def test_detected_sources_are_drawn_and_the_upload_is_not_kept_in_the_core_cache
     assert result.files[-1] == result.boxes
     assert not [key for key in getattr(service.pipeline, "_sourced", {}) if key[0] == str(media["image"].resolve())]
     assert service.generate(media["image"], FAST).boxes is None
+
+
+def test_an_old_codec_video_comes_back_as_h264_that_browsers_play_with_a_note(service, tmp_path):
+    import av
+    import numpy as np
+
+    old = tmp_path / "vtest.avi"
+    with av.open(str(old), "w") as container:  # msmpeg4, as old AVI files have it
+        stream = container.add_stream("msmpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(10):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * index, np.uint8),
+                                                                   format="rgb24")))
+        container.mux(stream.encode(None))
+    result = service.generate(old, FAST)
+    [video] = result.videos
+    with av.open(str(video)) as container:
+        assert container.format.name.startswith("mov,mp4")
+        assert container.streams.video[0].codec_context.name == "h264" and container.streams.audio
+    assert result.notes == ["video re-encoded as H.264 (a .mp4 file cannot hold msmpeg4 video as it is)"]
+    assert str(tmp_path) not in " ".join(result.notes)

@@ -89,6 +89,37 @@ def report_note(message: str) -> None:
     stderr.print(f"note: {message}", highlight=False, markup=False, soft_wrap=True)
 
 
+@contextmanager
+def command_line_checks(ctx: typer.Context) -> Iterator[None]:
+    """A V2AError raised inside about the options themselves (a range, a combination, an unknown name) is a
+    wrong command line: exit 2 with the command's --help hint (docs/errors.md). Problems of files and
+    models (InputError, OutputExistsError, ...) keep exit 1."""
+    from v2a_cli.cli.params import click
+    from v2a_cli.errors import (
+        CheckpointError, InputError, ModelUnavailableError, OutputExistsError, OutputWriteError, V2AError,
+    )
+
+    try:
+        yield
+    except (InputError, OutputExistsError, OutputWriteError, ModelUnavailableError, CheckpointError):
+        raise
+    except V2AError as exc:
+        raise click.exceptions.UsageError(str(exc), ctx) from None
+
+
+def checked_generate_options(ctx: typer.Context, options):
+    """`GenerateOptions.validate()` plus the scheduler's name, as command-line checks (exit 2), before any
+    model loads."""
+    from v2a_cli.errors import V2AError
+    from v2a_cli.generation.schedulers import SCHEDULERS
+
+    with command_line_checks(ctx):
+        options = options.validate()
+        if options.scheduler not in SCHEDULERS:
+            raise V2AError(f"--scheduler {options.scheduler}: expected one of {', '.join(SCHEDULERS)}")
+    return options
+
+
 def announce_seed(asked: int, used: int) -> None:
     """--seed -1 draws a random seed: say which, so the run can be repeated."""
     if asked != used:

@@ -8,7 +8,9 @@ from typing import List, Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stderr, stdout
+from v2a_cli.cli.app import (
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, stderr, stdout,
+)
 from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import InputError, V2AError
 
@@ -104,16 +106,19 @@ def compose(
     from v2a_cli.validation import check_option
 
     opts = global_options(ctx)
-    options = GenerateOptions.from_preset(
-        preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
-        fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-        mapper_guidance=mapper_guidance, batch_size=batch_size, max_sources=max_sources,
-        detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta,
-        candidates=candidates,
-    ).validate()
+    with command_line_checks(ctx):
+        options = GenerateOptions.from_preset(
+            preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
+            fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
+            mapper_guidance=mapper_guidance, batch_size=batch_size, max_sources=max_sources,
+            detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta,
+            candidates=candidates,
+        )
+    options = checked_generate_options(ctx, options)
     check_option("var_samples", var_samples)
     announce_seed(seed, options.seed)
-    sources = parse_sources(images, texts, audios)
+    with command_line_checks(ctx):  # weights, counts: exit 2; a missing or unreadable file: exit 1
+        sources = parse_sources(images, texts, audios)
     paths = planned_outputs(output, variations, overwrite, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,

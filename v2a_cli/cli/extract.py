@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, progress_bars, stderr, stdout
+from v2a_cli.cli.app import app, command_line_checks, global_options, progress_bars, stderr, stdout
 
 
 @app.command()
@@ -32,9 +32,12 @@ def extract(
 
     from v2a_cli.media.preflight import check_output_folder, preflight_all
     from v2a_cli.models_config import ModelsConfig
-    from v2a_cli.training.extract import extract_folder, report_summary, require_clips
+    from v2a_cli.training.extract import check_settings, extract_folder, report_summary, require_clips
 
     opts = global_options(ctx)
+    with command_line_checks(ctx):  # --min-seconds above --max-seconds: exit 2
+        check_settings(fps=fps, max_seconds=max_seconds, min_seconds=min_seconds, shard_size=shard_size,
+                       batch_size=batch_size, workers=workers)
     models = ModelsConfig.load(opts.models).with_overrides(clip=clip, clap=clap)
     # Before hours of extraction, not after: the cache folder and --pairs-out can be written.
     check_output_folder(out)

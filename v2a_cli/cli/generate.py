@@ -9,7 +9,8 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, global_options, make_pipeline, progress_bars, report_error, report_note, stderr, stdout,
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, progress_bars,
+    report_error, report_note, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
 
@@ -47,6 +48,7 @@ def generate(
     scenes: str = typer.Option("auto", "--scenes", help="auto: the sound changes at shot changes; off: ignore them."),
     scene_threshold: float = typer.Option(0.2, "--scene-threshold", help="Shot change: cosine distance between consecutive frames' CLIP embeddings above this."),
     mix_original: float = typer.Option(0.0, "--mix-original", help="Video output: keep the video's own sound under the new one at this volume (0..1)."),
+    video_codec: str = typer.Option("auto", "--video-codec", help="Video output: auto (copy the video stream when the container holds it, else re-encode), copy (always; refuse otherwise) or h264 (always re-encode: plays everywhere)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
     prompt_weight: float = typer.Option(0.3, "--prompt-weight", help="Weight of --prompt in the mix (0..1)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
@@ -72,32 +74,34 @@ def generate(
     from v2a_cli.distributed import current_ranks, gather, process_group
     from v2a_cli.generation.batch import (
         OutputSettings, generate_files, plan_outputs, preflight_original_sound, preflight_plans, renamed_outputs,
+        video_notes,
     )
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.inputs import expand_inputs
     from v2a_cli.validation import RANDOM_SEED
 
     opts = global_options(ctx)
-    options = GenerateOptions.from_preset(
-        preset, steps=steps, guidance=guidance, scheduler=scheduler, duration=duration, seed=seed,
-        variations=variations, fps=fps, aggregate=aggregate, prompt=prompt, prompt_weight=prompt_weight,
-        negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
-        batch_size=batch_size, compile=compile, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
-        scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
-        detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
-        eta=eta, candidates=candidates,
-    ).validate()
-    settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
-                              mix_original=mix_original).validate()
-    if boxes is not None and sources != "detect":
-        from v2a_cli.errors import V2AError
-
-        raise V2AError("--boxes draws the detected sources; add --sources detect")
+    with command_line_checks(ctx):
+        options = GenerateOptions.from_preset(
+            preset, steps=steps, guidance=guidance, scheduler=scheduler, duration=duration, seed=seed,
+            variations=variations, fps=fps, aggregate=aggregate, prompt=prompt, prompt_weight=prompt_weight,
+            negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
+            batch_size=batch_size, compile=compile, start=start, end=end, overlap=overlap, join=join, scenes=scenes,
+            scene_threshold=scene_threshold, sources=sources, max_sources=max_sources,
+            detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its, cycle_samples=cycle_samples,
+            eta=eta, candidates=candidates,
+        )
+    options = checked_generate_options(ctx, options)
     ranks = current_ranks()  # under torchrun: this process's share of the inputs, and its own GPU
-    if ranks.distributed and seed == RANDOM_SEED:
+    with command_line_checks(ctx):
         from v2a_cli.errors import V2AError
 
-        raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
+        settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
+                                  mix_original=mix_original, video_codec=video_codec).validate()
+        if boxes is not None and sources != "detect":
+            raise V2AError("--boxes draws the detected sources; add --sources detect")
+        if ranks.distributed and seed == RANDOM_SEED:
+            raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
     announce_seed(seed, options.seed)
 
     # Everything that can be checked without a model is checked before one loads.
@@ -105,13 +109,16 @@ def generate(
     for error in input_errors if ranks.is_main else []:
         report_error(str(error))
     failed = len(input_errors) if ranks.is_main else 0
-    every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
+    with command_line_checks(ctx):  # -o with several inputs, -o and --out-dir together: exit 2
+        every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
     for note in renamed_outputs(every) if ranks.is_main else []:
         report_note(note)
     # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
-    every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing)
+    every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing, video_codec=video_codec)
     for _, message in problems if ranks.is_main else []:
         report_error(message)
+    for path, note in video_notes(every, video_codec) if ranks.is_main else []:
+        report_note(f"{path}: {note}")
     failed += len(problems) if ranks.is_main else 0
     every, problems = preflight_original_sound(every, settings.mix_original)
     for _, message in problems if ranks.is_main else []:

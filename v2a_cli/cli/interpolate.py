@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import announce_seed, app, global_options, make_pipeline, stderr, stdout
+from v2a_cli.cli.app import (
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, stderr, stdout,
+)
 from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import V2AError
 
@@ -107,8 +109,9 @@ def interpolate(
     from v2a_cli.media.audio import write_wav
 
     opts = global_options(ctx)
-    start_source = _endpoint("start", start, from_text, "START", "--from-text")
-    end_source = _endpoint("end", to, to_text, "--to", "--to-text")
+    with command_line_checks(ctx):  # both ends or none, an empty text: exit 2; a missing file: exit 1
+        start_source = _endpoint("start", start, from_text, "START", "--from-text")
+        end_source = _endpoint("end", to, to_text, "--to", "--to-text")
     from v2a_cli.validation import check_option
 
     # Also checked while parsing; here for a call from Python (typer's own test runner, a script).
@@ -116,11 +119,13 @@ def interpolate(
     if denoise_steps is not None:
         check_option("denoise_steps", denoise_steps)
     check_option("crossfade", crossfade)
-    options = GenerateOptions.from_preset(
-        preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
-        max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-        mapper_guidance=mapper_guidance, batch_size=batch_size, eta=eta, candidates=candidates,
-    ).validate()
+    with command_line_checks(ctx):
+        options = GenerateOptions.from_preset(
+            preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
+            max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
+            mapper_guidance=mapper_guidance, batch_size=batch_size, eta=eta, candidates=candidates,
+        )
+    options = checked_generate_options(ctx, options)
     announce_seed(seed, options.seed)
     paths = planned_outputs(output, points, concat, overwrite, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,

@@ -98,6 +98,27 @@ def _badgeless_help(command: Any) -> None:
     command.get_help_option = get_help_option
 
 
+def _models_after_the_command(root_models: Any) -> Any:
+    """`v2a generate --models m.toml ...`: the global option also taken after the command name (it sets
+    the same value as `v2a --models m.toml generate ...`; given in both places, the later one wins)."""
+
+    def remember(ctx: Any, param: Any, value: Any) -> None:
+        if value is not None:
+            root = ctx.find_root()
+            if root.obj is None:
+                from v2a_cli.cli.app import GlobalOptions
+
+                root.obj = GlobalOptions()
+            root.obj.models = value
+
+    import copy
+
+    option = copy.copy(root_models)  # the root's own option (typer's parameter class), re-aimed
+    option.expose_value, option.callback, option.envvar = False, remember, None  # $V2A_MODELS: the root reads it
+    option.help = "TOML file naming the models (as `v2a --models`, which may also come before the command)."
+    return option
+
+
 def prepare_commands(group: Any) -> Any:
     """Install the numeric checks and the help metavars on every command of `group` (once)."""
     if getattr(group, "_v2a_prepared", False):
@@ -105,6 +126,9 @@ def prepare_commands(group: Any) -> Any:
     _badgeless_help(group)
     for name, command in command_tree(group):
         _badgeless_help(command)
+        root_models = next((param for param in group.params if param.name == "models"), None)
+        if root_models is not None and not any(param.name == "models" for param in command.params):
+            command.params.append(_models_after_the_command(root_models))
         for param in numeric_params(command):
             param.callback = _checked(name, param, param.callback)
         for param in command.params:

@@ -242,16 +242,20 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
             prompts, problems = list_by_stem(images_dir, PROMPT_EXTS, "images or videos")
             result.problems += problems
 
-    if references and NEEDS_REFERENCES & set(wanted) and not set(generated) & set(references):
-        raise V2AError(f"no generated file has a reference with the same name ({len(generated)} generated in "
-                       f"{generated_dir}, {len(references)} references in {refs_dir}); files are paired by name, "
-                       "so name each generated sound like its reference")
+    if references and "kl" in wanted and not set(generated) & set(references):
+        # FD and FAD compare distributions and need no pairs; KL compares each sound with its own reference.
+        result.skipped["kl"] = (f"no generated file has a reference with the same name ({len(generated)} generated, "
+                                f"{len(references)} references); KL compares pairs, so name each generated sound "
+                                "like its reference")
+    if all(m in result.skipped for m in wanted):  # nothing left to compute: say why before any model loads
+        raise V2AError("; ".join(f"{m}: {why}" for m, why in result.skipped.items()))
     kinds = {METRIC_NETWORK[m] for m in wanted if m not in result.skipped}
     networks = {kind: load_model(kind, getattr(models, kind), device=torch_device) for kind in sorted(kinds)}
     result.networks = {kind: net.identity for kind, net in networks.items()}
 
     generated_nets = list(networks.values())
-    reference_nets = [networks[kind] for kind in sorted({METRIC_NETWORK[m] for m in wanted if m in NEEDS_REFERENCES})]
+    reference_nets = [networks[kind] for kind in sorted({METRIC_NETWORK[m] for m in wanted
+                                                         if m in NEEDS_REFERENCES and m not in result.skipped})]
     if share is not None:
         rank, world_size = share
         extract_embeddings(list(generated.values())[rank::world_size], generated_nets, batch_size=batch_size,
@@ -285,7 +289,7 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
         ref_frames = [o["vggish"]["frames"] for o in ref_ok.values()]
         _frechet("fad", torch.cat(gen_frames).double().numpy() if gen_frames else np.zeros((0, 1)),
                  torch.cat(ref_frames).double().numpy() if ref_frames else np.zeros((0, 1)), result)
-    if "kl" in wanted:
+    if "kl" in wanted and "kl" not in result.skipped:
         if paired:
             result.metrics.update(kl_divergence(torch.stack([gen_ok[s]["panns"]["logits"] for s in paired]),
                                                 torch.stack([ref_ok[s]["panns"]["logits"] for s in paired])))

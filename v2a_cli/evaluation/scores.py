@@ -2,8 +2,9 @@
 
 KL and IS follow haoheliu/audioldm_eval (the AudioLDM evaluation the paper's FD comes from):
 - KL: softmax over the 527 AudioSet logits, paired generated/reference files,
-  KL(p_ref ‖ p_gen) = Σ p_ref · (log p_ref − log(p_gen + 1e-6)), averaged over pairs ("kl").
-  The same with sigmoid outputs (not normalised per clip) is reported as "kl_sigmoid".
+  KL(p_ref ‖ p_gen) = Σ p_ref · (log p_ref − log p_gen) in log space, averaged over pairs ("kl"), as
+  av-benchmark (audioldm_eval adds 1e-6 inside the log: see `kl_divergence`).
+  The same on sigmoid outputs (not normalised per clip) is reported as "kl_sigmoid".
 - IS: softmax posteriors, shuffled with numpy RandomState(2020), split into 10 parts;
   per part exp(mean_x KL(p(y|x) ‖ p(y))); mean and std over parts. Always 10 parts, as the reference:
   `inception_score_caveat` says when that is not meaningful (under 20 files a part of one file scores
@@ -18,21 +19,29 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-KL_EPS = 1e-6
 IS_SPLITS = 10
 IS_SEED = 2020
 IS_MEANINGFUL_PER_SPLIT = 2  # a part of one file always scores exactly 1
 
 
 def kl_divergence(generated_logits: torch.Tensor, reference_logits: torch.Tensor) -> dict[str, float]:
-    """Mean KL(reference ‖ generated) over paired rows of [N, C] logits: softmax and sigmoid versions."""
+    """Mean KL(reference ‖ generated) over paired rows of [N, C] logits: softmax and sigmoid versions.
+
+    Computed in log space from the logits, as av-benchmark's `compute_kl` (MMAudio's evaluation):
+    Σ p_ref · (log_softmax(ref) − log_softmax(gen)). Identical logits give exactly 0 (each term is
+    p · (t − t)); audioldm_eval's log(p_gen + 1e-6) gave −Σ p·log(1 + 1e-6/p) ≈ −classes × 1e-6
+    (−0.000527 for 527 classes) instead, and capped the log-ratio of classes the generated sound
+    gives almost no mass. The result is clamped at 0 (KL is never negative; float64 rounding could
+    give −1e-17 for nearly equal rows).
+    """
     generated, reference = generated_logits.double(), reference_logits.double()
     if generated.shape != reference.shape or generated.ndim != 2 or generated.shape[0] == 0:
         raise ValueError(f"need paired [N, C] logits, got {tuple(generated.shape)} and {tuple(reference.shape)}")
     pairs = generated.shape[0]
-    softmax = F.kl_div((generated.softmax(dim=1) + KL_EPS).log(), reference.softmax(dim=1), reduction="sum") / pairs
-    sigmoid = F.kl_div((generated.sigmoid() + KL_EPS).log(), reference.sigmoid(), reduction="sum") / pairs
-    return {"kl": float(softmax), "kl_sigmoid": float(sigmoid)}
+    softmax = F.kl_div(F.log_softmax(generated, dim=1), F.log_softmax(reference, dim=1), reduction="sum",
+                       log_target=True) / pairs
+    sigmoid = F.kl_div(F.logsigmoid(generated), F.logsigmoid(reference), reduction="sum", log_target=True) / pairs
+    return {"kl": max(0.0, float(softmax)), "kl_sigmoid": float(sigmoid)}
 
 
 def inception_score(logits: torch.Tensor, *, splits: int = IS_SPLITS, seed: int | None = IS_SEED) -> tuple[float, float]:

@@ -17,7 +17,7 @@ import torch
 
 from v2a_cli.errors import InputError, OutputExistsError, OutputWriteError, V2AError
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
-from v2a_cli.media.mux import OUTPUT_FORMATS
+from v2a_cli.media.mux import BROWSER, OUTPUT_FORMATS, VIDEO_CODECS
 
 VIDEO_OUT_SUFFIXES = frozenset(OUTPUT_FORMATS)  # the containers mux_audio_into_video writes
 GROUP_CALLS = 4  # inputs of mixed lengths: generate once they hold this many generator calls' worth of rows
@@ -50,17 +50,20 @@ class OutputSettings:
     skip_existing: bool = False  # leave existing outputs alone (one note each) and make the others
     sidecar: bool = False  # write OUTPUT.json (provenance, see generation/sidecar.py) beside each output
     mix_original: float = 0.0  # video outputs: the source's own audio mixed under the new sound at this gain
+    video_codec: str = "auto"  # video outputs: copy, h264, auto (media.mux.decide_video) or browser (the web page)
 
     def validate(self) -> "OutputSettings":
         if self.overwrite and self.skip_existing:
             raise V2AError("give --overwrite or --skip-existing, not both")
         if not (0.0 <= self.mix_original <= 1.0):  # also refuses NaN
             raise V2AError(f"--mix-original {self.mix_original}: must be between 0 and 1")
+        if self.video_codec not in (*VIDEO_CODECS, BROWSER):
+            raise V2AError(f"--video-codec {self.video_codec}: choose one of {', '.join(VIDEO_CODECS)}")
         return self
 
 
-def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions, *, overwrite: bool = False
-                    ) -> tuple[list[list[PlannedOutput]], list[tuple[str, str]]]:
+def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions, *, overwrite: bool = False,
+                    video_codec: str = "auto") -> tuple[list[list[PlannedOutput]], list[tuple[str, str]]]:
     """`media.preflight.preflight` on every planned output, before any model loads.
 
     Returns (the plans that can be written, [(input, one-line problem)] for the inputs that cannot);
@@ -70,7 +73,8 @@ def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateO
 
     outputs = [plan.path for outputs in plans for plan in outputs]
     videos = {plan.path: plan.source for outputs in plans for plan in outputs if plan.as_video}
-    problems = preflight(outputs, overwrite=overwrite, video_sources=videos, bytes_each=wav_bytes(options.duration))
+    problems = preflight(outputs, overwrite=overwrite, video_sources=videos, bytes_each=wav_bytes(options.duration),
+                         video_codec=video_codec)
     kept: list[list[PlannedOutput]] = []
     failed: list[tuple[str, str]] = []
     for outputs in plans:
@@ -80,6 +84,24 @@ def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateO
         else:
             kept.append(list(outputs))
     return kept, failed
+
+
+def video_notes(plans: Sequence[Sequence[PlannedOutput]], video_codec: str = "auto") -> list[tuple[Path, str]]:
+    """(output, why its video is re-encoded) for each video output that is not copied, decided before
+    any model loads (`media.mux.video_decision`); broken sources are left to the input checks."""
+    from v2a_cli.media.mux import video_decision
+
+    notes = []
+    for outputs in plans:
+        for plan in outputs:
+            if plan.as_video:
+                try:
+                    decision = video_decision(plan.source, plan.path, video_codec)
+                except V2AError:
+                    continue
+                if decision.note:
+                    notes.append((plan.path, decision.note))
+    return notes
 
 
 def preflight_original_sound(plans: Sequence[Sequence[PlannedOutput]], mix_original: float
@@ -307,7 +329,8 @@ def _write(pipeline: Pipeline, plan: PlannedOutput, wave, track, settings: Outpu
         from v2a_cli.media.mux import mux_audio_into_video
 
         mux_audio_into_video(plan.source, wave, pipeline.sample_rate, plan.path, overwrite=settings.overwrite,
-                             offset=track.timeline.start, mix_original=settings.mix_original)
+                             offset=track.timeline.start, mix_original=settings.mix_original,
+                             video_codec=settings.video_codec)
     else:
         from v2a_cli.media.audio import write_wav
 

@@ -6,7 +6,7 @@ planning its output paths and before building the pipeline:
 - a folder-wide problem (the output folder is a file, is on a read-only disk, is not writable, or its
   disk is too full) raises one V2AError: nothing can be written, so nothing is generated;
 - a problem of one output (it exists and --overwrite was not given, it is a folder, its video container
-  cannot hold the source's video codec without re-encoding) is returned, so a batch goes on with the
+  cannot hold the source's video codec under --video-codec copy) is returned, so a batch goes on with the
   other inputs.
 """
 
@@ -30,12 +30,13 @@ def wav_bytes(seconds: float) -> int:
 
 
 def preflight(outputs: Sequence[Path], *, overwrite: bool = False,
-              video_sources: Mapping[Path, Path] | None = None, bytes_each: int = WAV_BYTES) -> dict[Path, str]:
+              video_sources: Mapping[Path, Path] | None = None, bytes_each: int = WAV_BYTES,
+              video_codec: str = "auto") -> dict[Path, str]:
     """Check `outputs` before any work. Raises V2AError for a folder-wide problem; returns
     {output: one-line problem} for outputs that cannot be written (the others can).
 
-    `video_sources` maps a video output to the video whose packets it copies (its codec is checked
-    against the output container, its size counts towards the free space needed). `bytes_each`: the
+    `video_sources` maps a video output to its source video (whether its stream can go into the output
+    under `video_codec` is checked, its size counts towards the free space needed). `bytes_each`: the
     expected size of one sound (see `wav_bytes`).
     """
     video_sources = video_sources or {}
@@ -45,7 +46,7 @@ def preflight(outputs: Sequence[Path], *, overwrite: bool = False,
         output = Path(output)
         folder = check_output_folder(output.parent)
         needed[folder] = needed.get(folder, 0) + _size_estimate(video_sources.get(output), bytes_each)
-        problem = _output_problem(output, overwrite, video_sources.get(output))
+        problem = _output_problem(output, overwrite, video_sources.get(output), video_codec)
         if problem:
             problems[output] = problem
     for folder, size in needed.items():
@@ -95,44 +96,31 @@ def _size_estimate(video_source: Path | None, sound_bytes: int) -> int:
         return sound_bytes
 
 
-def _output_problem(output: Path, overwrite: bool, video_source: Path | None) -> str | None:
+def _output_problem(output: Path, overwrite: bool, video_source: Path | None, video_codec: str) -> str | None:
     if output.is_dir():
         return f"{output}: is a folder; give a file name for the output"
     if output.exists() and not overwrite:
         return str(OutputExistsError(output))
     if video_source is not None:
-        return video_container_problem(video_source, output)
+        return video_container_problem(video_source, output, video_codec)
     return None
 
 
-def video_container_problem(source: Path, output: Path) -> str | None:
-    """Why `output`'s container cannot hold `source`'s video packets as they are (None: it can).
-
-    The same test the muxer makes (FFmpeg's stream template into the output format), on an empty
-    in-memory file: a broken or video-less source is left to the input checks that report it.
-    """
-    import io
-
+def video_container_problem(source: Path, output: Path, policy: str = "auto") -> str | None:
+    """Why `source`'s video cannot go into `output` under the --video-codec `policy` (None: it can,
+    copied or re-encoded; `media.mux.decide_video`). A broken or video-less source is left to the
+    input checks that report it."""
     import av
 
-    from v2a_cli.media.mux import OUTPUT_FORMATS
+    from v2a_cli.errors import InputError
+    from v2a_cli.media.mux import OUTPUT_FORMATS, video_decision
 
-    output_format = OUTPUT_FORMATS.get(output.suffix.lower())
-    if output_format is None:
+    if output.suffix.lower() not in OUTPUT_FORMATS:
         return f"{output}: cannot write this video type; use one of: {', '.join(sorted(OUTPUT_FORMATS))}"
-    format_name = output_format[0]
     try:
-        with av.open(str(source), metadata_errors="replace") as container:
-            if not container.streams.video:
-                return None
-            video_in = container.streams.video[0]
-            codec = video_in.codec_context.name
-            with av.open(io.BytesIO(), mode="w", format=format_name) as probe:
-                try:
-                    probe.add_stream_from_template(video_in)
-                except ValueError:
-                    return (f"{output}: a {format_name} file cannot hold {codec} video without re-encoding; "
-                            "choose .mp4 or .mkv")
+        video_decision(source, output, policy)
+    except InputError as exc:
+        return str(exc) if exc.path == str(output) else None
     except (av.FFmpegError, OSError):
         return None
     return None

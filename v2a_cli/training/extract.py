@@ -181,7 +181,7 @@ def extract_folder(
 
     rank / world_size default to torchrun's RANK / WORLD_SIZE: rank r does shards r, r + W, ...
     """
-    _check_settings(fps=fps, max_seconds=max_seconds, min_seconds=min_seconds, shard_size=shard_size,
+    check_settings(fps=fps, max_seconds=max_seconds, min_seconds=min_seconds, shard_size=shard_size,
                     batch_size=batch_size, workers=workers)
     workers = default_workers() if workers is None else workers
     rank, world_size = resolve_rank(rank, world_size)
@@ -504,7 +504,7 @@ def _split_source(split_csv: str | Path | None) -> dict:
     return {"csv_sha256": digest}
 
 
-def _check_settings(*, fps: float, max_seconds: float, min_seconds: float, shard_size: int, batch_size: int,
+def check_settings(*, fps: float, max_seconds: float, min_seconds: float, shard_size: int, batch_size: int,
                     workers: int | None) -> None:
     from v2a_cli.validation import check_option
 

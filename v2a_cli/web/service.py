@@ -74,6 +74,7 @@ class GenerateResult:
     videos: list[Path] = field(default_factory=list)  # the input video with each sound (video input only)
     classes: dict[str, float] = field(default_factory=dict)  # the bridge's sound classes -> weights
     boxes: Path | None = None  # sources="detect": the picture with the detected sources drawn
+    notes: list[str] = field(default_factory=list)  # e.g. why the video was re-encoded
 
     @property
     def files(self) -> list[Path]:
@@ -174,13 +175,14 @@ class AppService:
                 check_option("duration", settings.duration, flag="seconds of sound", valid=PAGE_SECONDS)
             options = settings.options(prompt=prompt.strip() or None, variations=int(variations), join=join,
                                        sources=sources)
+            video_note = self._video_decision(path).note if kind == "video" else ""  # before any model runs
             with self._request([path]):
                 folder = self._folder()
                 [plans] = plan_outputs([path], options, out_dir=folder)
                 report = generate_files(self.pipeline, [plans], options, progress=progress)
                 if report.failed:
                     raise V2AError(report.failed[0][1])
-                result = GenerateResult([])
+                result = GenerateResult([], notes=[video_note] if video_note else [])
                 for plan in plans:
                     waveform, _ = soundfile.read(plan.path, dtype="float32")
                     label = f"variation {plan.variation + 1} (seed {plan.seed})"
@@ -202,12 +204,20 @@ class AppService:
         return write_boxes(folder / f"{path.stem}_sources.png", sourced.scan.picture, sourced.found)
 
 
-    def _mux(self, video: Path, wav: Path, waveform: np.ndarray) -> Path:
-        from v2a_cli.media.mux import OUTPUT_FORMATS, mux_audio_into_video
+    @staticmethod
+    def _video_decision(video: Path):
+        """Whether the video is copied or re-encoded for the browser (`media.mux`, policy "browser"):
+        decided before any model runs; an .mp4 always plays (H.264 when it must be re-encoded)."""
+        from v2a_cli.media.mux import BROWSER, video_decision
 
-        suffix = video.suffix.lower() if video.suffix.lower() in OUTPUT_FORMATS else ".mp4"
-        out = wav.with_name(f"{wav.stem}_video{suffix}")
-        mux_audio_into_video(video, waveform, self.pipeline.sample_rate, out)
+        return video_decision(video, video.with_suffix(".mp4"), BROWSER)
+
+    def _mux(self, video: Path, wav: Path, waveform: np.ndarray) -> Path:
+        """The video with the new sound, as an .mp4 that browsers play (copied or re-encoded to H.264)."""
+        from v2a_cli.media.mux import BROWSER, mux_audio_into_video
+
+        out = wav.with_name(f"{wav.stem}_video.mp4")
+        mux_audio_into_video(video, waveform, self.pipeline.sample_rate, out, video_codec=BROWSER)
         return out
 
     def bridge_classes(self, path: Path, options: GenerateOptions) -> dict[str, float]:

@@ -1,0 +1,70 @@
+"""A wrong command line exits 2 with one line and its --help hint, before any model loads (docs/errors.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from v2a_cli.testing.media import make_image, make_video
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    root = tmp_path_factory.mktemp("command-line")
+    return {"image": make_image(root / "dog.png"), "video": make_video(root / "clip.mp4", seconds=1.0)}
+
+
+@pytest.fixture
+def no_models(monkeypatch):
+    import v2a_cli.registry
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the command line was checked")
+
+    monkeypatch.setattr(v2a_cli.registry, "load_model", refuse)
+
+
+WRONG = {
+    "overwrite and skip-existing": (["generate", "{image}", "-o", "{out}/x.wav", "--overwrite", "--skip-existing"],
+                                    "--overwrite or --skip-existing, not both", "generate"),
+    "end before start": (["generate", "{video}", "-o", "{out}/x.wav", "--start", "2", "--end", "1"],
+                         "--end 1.0: must be after --start", "generate"),
+    "batch size zero": (["generate", "{image}", "-o", "{out}/x.wav", "--batch-size", "0"], "--batch-size 0", "generate"),
+    "unknown scheduler": (["generate", "{image}", "-o", "{out}/x.wav", "--scheduler", "bogus"],
+                          "--scheduler bogus: expected one of ddim, dpm, euler", "generate"),
+    "unknown preset": (["compose", "--text", "rain", "-o", "{out}/x.wav", "--preset", "slow"], "--preset slow",
+                       "compose"),
+    "o and out-dir": (["generate", "{image}", "-o", "{out}/x.wav", "--out-dir", "{out}"], "not both", "generate"),
+    "boxes without detect": (["generate", "{image}", "-o", "{out}/x.wav", "--boxes", "{out}/b.png"],
+                             "--sources detect", "generate"),
+    "compose weight zero": (["compose", "--text", "rain:0", "-o", "{out}/x.wav"], "positive", "compose"),
+    "interpolate two ends": (["interpolate", "{image}", "--to", "{image}", "--to-text", "rain", "-o", "{out}"],
+                             "exactly one", "interpolate"),
+    "extract min above max": (["extract", "--data", "{out}", "--out", "{out}/cache", "--min-seconds", "20",
+                               "--max-seconds", "10"], "--min-seconds 20: must be at most --max-seconds", "extract"),
+}
+
+
+@pytest.mark.parametrize("case", WRONG)
+def test_a_wrong_command_line_exits_2_in_one_line_before_any_model_loads(v2a, media, tmp_path, no_models, case):
+    args, needle, command = WRONG[case]
+    values = {**{key: str(value) for key, value in media.items()}, "out": str(tmp_path)}
+    code, out, err = v2a(*[arg.format(**values) for arg in args])
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], err
+    assert lines[0].endswith(f"(see 'v2a {command} --help')")
+    assert out == "" and sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_models_works_after_the_command_too(zoo_models_toml, media, tmp_path, capsys):
+    from v2a_cli.cli import main
+
+    out = tmp_path / "dog.wav"
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", str(media["image"]), "-o", str(out), "--models", str(zoo_models_toml), "--steps", "2",
+              "--duration", "0.5", "--quiet"])
+    assert exit_.value.code == 0, capsys.readouterr().err
+    assert out.is_file()
+    with pytest.raises(SystemExit) as exit_:
+        main(["doctor", "--models", str(tmp_path / "none.toml"), "--no-space-check"])
+    assert exit_.value.code == 1 and "none.toml: models file not found" in capsys.readouterr().err
