@@ -109,3 +109,19 @@ def test_known_names_offline_and_bad_files(monkeypatch, tmp_path, zoo_models):
         load_model("synchformer", str(wrong))
     with pytest.raises(CheckpointError, match="not an ImageBind checkpoint"):
         load_model("imagebind", zoo_models.synchformer)
+
+
+def test_desync_of_a_sound_delayed_by_0_6_s_differs(synchformer, tmp_path):
+    """Done-when of issue 21: DeSync of a video's own sound and of a copy delayed by 0.6 s differ.
+    With the zoo's random weights only the mechanics are checked: the sound reaches the offset decision
+    through the real decoding, front end and windows; the offsets themselves mean nothing."""
+    from v2a_cli.evaluation.synchformer import desync, desync_score
+    from v2a_cli.media.audio import write_wav
+    from v2a_cli.testing.media import make_av_clip
+
+    video = make_av_clip(tmp_path / "flash.mkv", seconds=5.0)
+    sound = _sound_of(video)
+    own = write_wav(tmp_path / "own.wav", sound, 16000)
+    delayed = write_wav(tmp_path / "delayed.wav", np.concatenate([np.zeros(9600, np.float32), sound[:-9600]]), 16000)
+    unshifted, shifted = desync(synchformer, [video, video], [own, delayed])
+    assert desync_score([unshifted]) != desync_score([shifted])
