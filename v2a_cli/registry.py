@@ -144,6 +144,20 @@ def _unavailable(kind: str, spec: str, why: str, hint: str | None = None) -> Mod
     return ModelUnavailableError(f"{kind} model '{spec}' is not available ({why}); {hint}")
 
 
+def looks_like_a_path(spec: str) -> bool:
+    """A spec written as a file path (./x, /x, ~/x, a\\b, or a/b/c) rather than a Hub id or a name."""
+    if spec.startswith(("https://", "http://", HUB_PREFIX)):
+        return False
+    return spec.startswith((".", "/", "~")) or "\\" in spec or ("/" in spec and parse_hub_ref(spec) is None)
+
+
+def check_local_path(spec: str, *, kind: str) -> None:
+    """Raise the loader's own ModelUnavailableError now when `spec` is a local path that does not exist:
+    a command checks this before it loads any model, instead of after loading the others."""
+    if looks_like_a_path(spec) and not Path(spec).expanduser().exists():
+        raise _unavailable(kind, spec, "no such file or folder, and not a Hub id", LOCAL_PATH_HINT)
+
+
 def resolve_dir(spec: str, *, kind: str, allow_patterns: list[str] | None = None) -> Path:
     """A local folder holding the model's files: the path itself, or a Hub snapshot (cached or downloaded)."""
     local = Path(spec).expanduser()

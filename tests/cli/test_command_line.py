@@ -68,3 +68,13 @@ def test_models_works_after_the_command_too(zoo_models_toml, media, tmp_path, ca
     with pytest.raises(SystemExit) as exit_:
         main(["doctor", "--models", str(tmp_path / "none.toml"), "--no-space-check"])
     assert exit_.value.code == 1 and "none.toml: models file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--mapper", "--generator", "--clip", "--clap"])
+def test_a_missing_local_model_path_is_reported_before_any_model_loads(v2a, media, tmp_path, no_models, flag):
+    gone = tmp_path / "no-such-model"
+    code, out, err = v2a("generate", str(media["image"]), "-o", str(tmp_path / "x.wav"), flag, str(gone))
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert lines[0].startswith(f"error: {flag[2:]} model '{gone}' is not available (no such file or folder")
+    assert out == "" and not (tmp_path / "x.wav").exists()

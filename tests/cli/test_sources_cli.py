@@ -54,6 +54,20 @@ def test_generate_detect_with_boxes_and_the_ssv2a_checkpoint(v2a, media, tmp_pat
         assert drawn.size == (120, 80)
 
 
+def test_an_ssv2a_run_records_its_guidance_and_where_it_came_from(v2a, media, tmp_path, zoo_models_toml):
+    ssv2a = zoo_models_toml.parent / "ssv2a"
+    cheap = [*FAST, "--mapper", ssv2a, "--var-samples", "2", "--cycle-its", "1", "--cycle-samples", "2", "--sidecar"]
+    code, _, err = v2a("generate", media["street"], "-o", tmp_path / "a.wav", *cheap)
+    assert code == 0, err
+    record = json.loads((tmp_path / "a.wav.json").read_text())
+    assert record["settings"]["guidance"] == 2.5 and record["settings_from"]["guidance"] == "mapper"
+    assert record["settings_from"]["steps"] == "flag" and record["settings_from"]["scheduler"] == "preset"
+    code, _, err = v2a("generate", media["street"], "-o", tmp_path / "b.wav", *cheap, "--guidance", "4")
+    assert code == 0, err
+    record = json.loads((tmp_path / "b.wav.json").read_text())
+    assert record["settings"]["guidance"] == 4 and record["settings_from"]["guidance"] == "flag"
+
+
 def test_boxes_needs_detect(v2a, media, tmp_path):
     code, _, err = v2a("generate", media["street"], "-o", tmp_path / "x.wav", *FAST, "--boxes", tmp_path / "x.png")
     assert code == 2 and "--sources detect" in err and not (tmp_path / "x.wav").exists()

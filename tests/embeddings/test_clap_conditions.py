@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from v2a_cli.testing.fixture_scripts import load_fixture_script
+from v2a_cli.testing.tolerance import assert_close_in_float32
 
 DATA = Path(__file__).with_name("data")
 FIXTURE = np.load(DATA / "clap_conditions.npz")
@@ -33,8 +34,10 @@ def zoo_clap(zoo_models):
 
     clap = load_model("clap", zoo_models.clap, device="cpu")
     probe = clap.encode_audio([_script().probe_waveform()])[0].numpy()
-    assert np.abs(probe - FIXTURE["probe/embedding"]).max() <= 1e-5, (
-        "the zoo CLAP changed since the fixture was made; rerun tests/embeddings/data/make_clap_conditions.py")
+    # The same CLAP on the same waveform: float32 kernel differences only (up to 5 ulps measured across
+    # kernels); a changed zoo moves it by far more than 512 ulps.
+    if not np.abs(probe - FIXTURE["probe/embedding"]).max() <= 512 * np.spacing(np.float32(0.14)):
+        pytest.fail("the zoo CLAP changed since the fixture was made; rerun tests/embeddings/data/make_clap_conditions.py")
     return clap
 
 
@@ -82,5 +85,6 @@ def test_resampler_matches_torchaudios(rates):
     orig, new = rates
     ours = resample_sinc(FIXTURE["resample/signal"], orig, new)
     reference = FIXTURE[f"resample/{orig}_{new}"]
-    assert ours.shape == reference.shape
-    assert np.abs(ours - reference).max() <= 1e-6
+    # Both float32 sinc filters of ~100 taps; 2 ulps of the signal's scale (~3) measured, whatever the kernels.
+    # 64 ulps (2e-5) leaves 30x; a wrong window, rolloff or phase is off by 1e-2 or more.
+    assert_close_in_float32(ours, reference, ulps=64, what=f"{orig} -> {new}")

@@ -266,3 +266,31 @@ def test_a_video_whose_first_audio_packet_is_damaged_is_kept_with_a_note(tmp_pat
         report = extract_folder(tmp_path / "data", tmp_path / "cache", models=extract_models, workers=0)
     assert (report.clips_kept, report.clips_skipped) == (1, 0), report.skipped
     assert len(notes) == 1 and "first_000001.avi: 1 of " in notes[0] and "audio packets do not decode" in notes[0]
+
+
+def test_rerunning_a_finished_extract_with_pairs_out_is_a_no_op_that_exits_0(tmp_path, extract_models_toml, capsys):
+    from v2a_cli.cli import main
+    from v2a_cli.testing.media import make_video
+
+    make_video(tmp_path / "data" / "a_000001.mp4", seconds=2.0, fps=8, size=(64, 64))
+    pairs = tmp_path / "train.safetensors"
+    command = ["--models", str(extract_models_toml), "--quiet", "extract", "--data", str(tmp_path / "data"),
+               "--out", str(tmp_path / "cache"), "--workers", "0", "--pairs-out", str(pairs)]
+
+    def run() -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_:
+            main(command)
+        out, err = capsys.readouterr()
+        return exit_.value.code, out, err
+
+    code, out, err = run()
+    assert code == 0 and pairs.is_file(), err
+    written = pairs.read_bytes()
+    code, out, err = run()  # as docs/data.md says: rerun the same command
+    assert code == 0, err
+    assert out.splitlines() == [str(tmp_path / "cache"), str(pairs)] and pairs.read_bytes() == written
+    assert f"note: {pairs}: up to date with the cache; left as it is" in err
+
+    pairs.write_bytes(b"someone else's file")  # not this cache's pairs: still refused, before any work
+    code, out, err = run()
+    assert code == 1 and "output exists; pass --overwrite" in err and pairs.read_bytes() == b"someone else's file"

@@ -146,6 +146,10 @@ def make_pipeline(ctx: typer.Context, *, mapper: Optional[str], generator: Optio
     from v2a_cli.generation.pipeline import Pipeline
     from v2a_cli.models_config import ModelsConfig
 
+    from v2a_cli.registry import check_local_path
+
     models = ModelsConfig.load(global_options(ctx).models).with_overrides(
         mapper=mapper, generator=generator, clip=clip, clap=clap, detector=detector)
+    for role in ("mapper", "generator", "clip", "clap") + (("detector",) if detector is not None else ()):
+        check_local_path(getattr(models, role), kind=role)  # a wrong path: said now, not after minutes of loading
     return Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)

@@ -73,7 +73,7 @@ def compose(
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     eta: Optional[float] = options.ETA,
-    candidates: int = options.CANDIDATES,
+    candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24)."),
@@ -123,6 +123,7 @@ def compose(
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
                              detector=detector)
+    options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning
     if detect:
         from v2a_cli.generation.compose import expand_detected, validate_sources
 

@@ -41,8 +41,12 @@ def extract(
     models = ModelsConfig.load(opts.models).with_overrides(clip=clip, clap=clap)
     # Before hours of extraction, not after: the cache folder and --pairs-out can be written.
     check_output_folder(out)
+    pairs_done = False  # a rerun of a finished job: --pairs-out exists and is what this run would write
     if pairs_out is not None:
-        preflight_all([pairs_out], overwrite=overwrite, bytes_each=0)
+        from v2a_cli.training.pairs import pairs_up_to_date
+
+        pairs_done = not overwrite and pairs_out.is_file() and pairs_up_to_date(out, pairs_out)
+        preflight_all([pairs_out], overwrite=overwrite or pairs_done, bytes_each=0)
 
     bars = progress_bars(opts.quiet)
     with bars:
@@ -68,5 +72,9 @@ def extract(
         if report.world_size > 1:
             stderr.print("--pairs-out is written once every rank has finished: run v2a extract again without "
                          "torchrun (it only re-reads the cache)", highlight=False)
+        elif pairs_done and pairs_up_to_date(out, pairs_out):
+            stderr.print(f"note: {pairs_out}: up to date with the cache; left as it is", highlight=False,
+                         markup=False, soft_wrap=True)
+            stdout.print(str(pairs_out))
         else:
             stdout.print(str(export_pairs(out, pairs_out, split="train", overwrite=overwrite)))

@@ -37,7 +37,7 @@ def generate(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
-    candidates: int = options.CANDIDATES,
+    candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio for a picture (any length; a video gets its own length)."),

@@ -231,12 +231,11 @@ def _sourced_windows(pipeline: "Pipeline", path: Path, plan: Timeline, options: 
     """--sources detect (or SSV2A's temporal aggregator): each window's frames are decoded again, their
     sources detected and tracked within the window, and mapped as for a whole clip ([V, W, 512]).
     Each window's sources go to info["window_sources"] (the sidecar's `sources`)."""
-    from v2a_cli.generation.detect import sourced_conditions, sourced_frames
-    from v2a_cli.media.video import iter_frames
+    from v2a_cli.generation.detect import sourced_conditions, sourced_frames, window_frames
 
     rows = []
     for k, window in enumerate(plan.windows):
-        images = [f.image for f in iter_frames(path, fps=options.fps, start=window.frames_from, end=window.frames_to)]
+        images = [f.image for f in window_frames(pipeline, path, options, window.frames_from, window.frames_to)]
         sourced = sourced_frames(pipeline, images, options)
         info.setdefault("window_sources", []).append({"start": round(window.start, 4), "end": round(window.end, 4),
                                                       **sourced.info()})

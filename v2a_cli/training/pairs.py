@@ -18,11 +18,12 @@ from v2a_cli.training.extract import finished_shards, read_manifest, write_atomi
 
 PAIR_KEYS = ("clip", "clap")
 NAMES_KEY = "names"
+SOURCE_KEY = "source"  # export_pairs: which cache state and settings the pairs were made from (JSON)
 CACHE_SPLITS = ("train", "test", "all")
 
 
 def save_pairs(path: str | Path, clip: torch.Tensor, clap: torch.Tensor, names: Sequence[str] | None = None,
-               *, overwrite: bool = False) -> Path:
+               *, overwrite: bool = False, source: dict | None = None) -> Path:
     """Write a pairs file atomically (temp file in the same folder, then rename)."""
     from safetensors.torch import save_file
 
@@ -33,7 +34,10 @@ def save_pairs(path: str | Path, clip: torch.Tensor, clap: torch.Tensor, names: 
     _check_pair_shapes(path, clip, clap)
     if names is not None and len(names) != len(clip):
         raise ValueError(f"{len(names)} names for {len(clip)} pairs")
-    metadata = {NAMES_KEY: json.dumps(list(names))} if names is not None else None
+    metadata = {NAMES_KEY: json.dumps(list(names))} if names is not None else {}
+    if source is not None:
+        metadata[SOURCE_KEY] = json.dumps(source, sort_keys=True)
+    metadata = metadata or None
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda tmp: save_file({"clip": clip, "clap": clap}, str(tmp), metadata=metadata))
     return path
@@ -111,7 +115,40 @@ def export_pairs(cache_dir: str | Path, out_file: str | Path, *, split: str = "t
     if out_file.exists() and not overwrite:
         raise OutputExistsError(out_file)
     clip, clap, names = load_cached_pairs_with_names(cache_dir, split=split, aggregate=aggregate, seed=seed)
-    return save_pairs(out_file, clip, clap, names, overwrite=overwrite)
+    source = pairs_source(cache_dir, split=split, aggregate=aggregate, seed=seed)
+    return save_pairs(out_file, clip, clap, names, overwrite=overwrite, source=source)
+
+
+def pairs_source(cache_dir: str | Path, *, split: str = "train", aggregate: str = "average", seed: int = 0) -> dict:
+    """What a pairs file exported from `cache_dir` now depends on: the cache's manifest (its models,
+    settings and finished shards) and the export's settings."""
+    import hashlib
+
+    from v2a_cli.training.extract import MANIFEST_NAME
+
+    manifest = Path(cache_dir) / MANIFEST_NAME
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+    return {"manifest_sha256": digest, "split": split, "aggregate": aggregate, "seed": seed}
+
+
+def pairs_up_to_date(cache_dir: str | Path, out_file: str | Path, *, split: str = "train",
+                     aggregate: str = "average", seed: int = 0) -> bool:
+    """Whether `out_file` is what `export_pairs` would write from `cache_dir` as it is now (a finished
+    cache, the same settings): then a rerun has nothing to do."""
+    from safetensors import safe_open
+
+    from v2a_cli.training.extract import finished_shards, read_manifest
+
+    try:
+        manifest = read_manifest(cache_dir)
+        if set(range(manifest["n_shards"])) - set(finished_shards(cache_dir)):
+            return False
+        with safe_open(str(out_file), framework="pt") as handle:
+            recorded = (handle.metadata() or {}).get(SOURCE_KEY)
+    except Exception:  # no cache, an unreadable file: not up to date
+        return False
+    wanted = pairs_source(cache_dir, split=split, aggregate=aggregate, seed=seed)
+    return recorded is not None and json.loads(recorded) == wanted and wanted["manifest_sha256"] is not None
 
 
 def _read_pairs_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -111,7 +111,8 @@ def build_page(service: AppService) -> gr.Blocks:
                     sounds = _sound_components(MAX_VARIATIONS, prefix="generate-sound")
                     video = gr.Video(label="Video with the new sound", interactive=False, visible=False,
                                      buttons=["download"])
-                    classes = gr.Label(label="Sound classes the zero-shot bridge chose (weights)", visible=False)
+                    classes = gr.Label(label="Sound classes the zero-shot bridge chose (weights)", visible=False,
+                                       elem_id="generate-classes")
                     boxes = gr.Image(type="filepath", interactive=False, visible=False, elem_id="generate-boxes",
                                      label="Detected sound sources (class, score, weight)",
                                      buttons=["download", "fullscreen"])

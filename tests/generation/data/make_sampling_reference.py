@@ -1,29 +1,27 @@
-"""Regenerate sampling_reference.npz: AudioLDM sampled by diffusers' own `AudioLDMPipeline` on the tiny zoo folder.
+"""The reference side of test_sampling_reference.py: AudioLDM sampled by diffusers' own `AudioLDMPipeline` on
+the tiny zoo folder, computed on the machine that runs the test (nothing is frozen: diffusers is a v2a
+dependency, so the original is importable wherever the tests run).
 
-Not a test and not run by CI. diffusers is a v2a dependency, but its (deprecated) `AudioLDMPipeline` is the
-reference here, not something v2a runs. Usage:
+diffusers' (deprecated) `AudioLDMPipeline` is the reference here, not something v2a runs. The folder is
+`v2a_cli.testing.zoo_generator.build_generator(seed=0)`, the tests' `audioldm_dir`; the pipeline gets the same
+initial latents v2a draws (one `torch.Generator("cpu").manual_seed(seed)` per item), the CLAP embeddings as
+`prompt_embeds`, and "" as the unconditional side (its default). DDIM with eta 0. By hand, from a checkout:
 
-    PYTHONPATH=<v2a checkout> python make_sampling_reference.py
+    PYTHONPATH=$PWD python tests/generation/data/make_sampling_reference.py
 
-The folder is `v2a_cli.testing.zoo_generator.build_generator(seed=0)`, the tests' `audioldm_dir`; the
-pipeline gets the same initial latents v2a draws (one `torch.Generator("cpu").manual_seed(seed)` per
-item), the CLAP embeddings as `prompt_embeds`, and "" as the unconditional side (its default). DDIM with
-eta 0. Stored: the inputs, the unconditional embedding the pipeline built, the final latents and the
-waveforms, plus a checksum of the UNet's weights so the test can tell a changed zoo from a changed
-sampling loop.
+prints how far v2a's loop is from the pipeline on this machine.
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
+import warnings
 from pathlib import Path
-
-import numpy as np
 
 SEEDS = [0, 5, 11]
 STEPS = 4
 SECONDS = 0.32  # 32 mel frames: a whole number of latent frames for both v2a and diffusers
+GUIDANCES = (2.5, 1.0)
 
 
 def inputs():
@@ -33,45 +31,65 @@ def inputs():
     return torch.nn.functional.normalize(embeddings, dim=-1)
 
 
-def unet_checksum(unet) -> float:
-    return float(sum(p.detach().double().abs().sum() for p in unet.parameters()))
+def load_pipeline(folder):
+    import torch
+    from diffusers import AudioLDMPipeline
+    from diffusers.utils import logging
+
+    logging.set_verbosity_error()  # its deprecation notice and progress bars are not the test's business
+    with warnings.catch_warnings():  # newer diffusers call it `dtype`; older ones know only `torch_dtype`
+        warnings.simplefilter("ignore", FutureWarning)
+        pipe = AudioLDMPipeline.from_pretrained(str(folder), torch_dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def unconditional(pipe, embeddings):
+    """The unconditional side the pipeline builds (the embedding of ""), as it passes it to the UNet."""
+    both = pipe._encode_prompt(None, "cpu", 1, True, None, prompt_embeds=embeddings)
+    return both[:len(embeddings)].detach()
+
+
+def sample(pipe, embeddings, guidance: float):
+    """(final latents, waveforms) of the pipeline."""
+    import numpy as np
+    import torch
+
+    frames = int(SECONDS * 100)
+    shape = (pipe.unet.config.in_channels, frames // 4, pipe.vocoder.config.model_in_dim // 4)
+    latents = torch.stack([torch.randn(shape, generator=torch.Generator("cpu").manual_seed(s)) for s in SEEDS])
+    final = {}
+
+    def keep(step, timestep, current):
+        final["latents"] = current.clone()
+
+    audio = pipe(prompt_embeds=embeddings, num_inference_steps=STEPS, guidance_scale=guidance,
+                 audio_length_in_s=SECONDS, latents=latents, eta=0.0, callback=keep, callback_steps=1,
+                 output_type="np").audios
+    return final["latents"], np.asarray(audio, dtype=np.float32)
 
 
 def main() -> None:
+    import numpy as np
     import torch
-    from diffusers import AudioLDMPipeline
 
+    from v2a_cli.generation.audioldm import AudioLDMGenerator
     from v2a_cli.testing.zoo_generator import build_generator
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_generator(Path(tmp) / "generator", seed=0)
-        pipe = AudioLDMPipeline.from_pretrained(str(folder), torch_dtype=torch.float32)
+        pipe, ours = load_pipeline(folder), AudioLDMGenerator.load(str(folder), device="cpu")
         embeddings = inputs()
-        # The unconditional side the pipeline builds (the embedding of ""), as it passes it to the UNet.
-        both = pipe._encode_prompt(None, "cpu", 1, True, None, prompt_embeds=embeddings)
-        arrays = {"embeddings": embeddings.numpy(), "unet_checksum": np.array(unet_checksum(pipe.unet)),
-                  "unconditional": both[:len(SEEDS)].detach().numpy()}
-        for guidance in (2.5, 1.0):
-            frames = int(SECONDS * 100)
-            shape = (pipe.unet.config.in_channels, frames // 4, pipe.vocoder.config.model_in_dim // 4)
-            latents = torch.stack([torch.randn(shape, generator=torch.Generator("cpu").manual_seed(s)) for s in SEEDS])
-            final = {}
-
-            def keep(step, timestep, current):
-                final["latents"] = current.clone()
-
-            audio = pipe(prompt_embeds=embeddings, num_inference_steps=STEPS, guidance_scale=guidance,
-                         audio_length_in_s=SECONDS, latents=latents, eta=0.0, callback=keep, callback_steps=1,
-                         output_type="np").audios
-            key = f"guidance_{guidance:g}"
-            arrays[f"{key}/latents"] = final["latents"].numpy()
-            if guidance > 1:  # the decoder is the same either way; one set of waveforms keeps the file small
-                arrays[f"{key}/audio"] = np.asarray(audio, dtype=np.float32)
-    out = Path(__file__).with_name("sampling_reference.npz")
-    np.savez_compressed(out, **arrays)
-    print(f"{out}: {sorted(arrays)}")
+        negative = unconditional(pipe, embeddings)
+        print(f"unconditional: {float((ours.empty_embedding() - negative).abs().max()):.3g}")
+        for guidance in GUIDANCES:
+            latents, audio = sample(pipe, embeddings, guidance)
+            mine = ours.generate(embeddings, seeds=SEEDS, steps=STEPS, guidance=guidance, duration=SECONDS,
+                                 scheduler="ddim", negative=negative)
+            print(f"guidance {guidance:g}: waveforms {float(np.abs(mine - audio).max()):.3g} apart "
+                  f"(largest sample {float(np.abs(audio).max()):.3g})")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()

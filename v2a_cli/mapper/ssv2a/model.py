@@ -14,7 +14,7 @@ Generator seeded with seeds[i]; the same seed gives the same output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -22,6 +22,7 @@ import torch
 from v2a_cli.errors import V2AError
 from v2a_cli.mapper.ssv2a.layers import draw_noise, mean_of_draws
 from v2a_cli.mapper.ssv2a.networks import SSV2ANetworks
+from v2a_cli.mapper.settings import SSV2A_SETTINGS, MapperSettings
 
 REMIX_CHUNK = 8  # remix samples run through the networks together (bounds the noise held in memory)
 
@@ -74,6 +75,14 @@ class SSV2AMapper:
     @property
     def has_aggregator(self) -> bool:
         return self.networks.aggregator is not None
+
+    @property
+    def generation_settings(self) -> MapperSettings:
+        """SSV2A's scripts' settings (guidance 2.5, stretched crops; with agg.pth, 64 evenly spaced
+        512x512 frames per window for the aggregator; see v2a_cli/mapper/settings.py)."""
+        if self.has_aggregator:
+            return SSV2A_SETTINGS
+        return replace(SSV2A_SETTINGS, window_frames=None, frame_size=None)
 
     @property
     def device(self) -> torch.device:
