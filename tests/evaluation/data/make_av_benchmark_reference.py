@@ -79,7 +79,7 @@ def imagebind_waveforms() -> dict[str, np.ndarray]:
 
 def sync_waveforms() -> dict[str, np.ndarray]:
     """16 kHz: c is a shifted by 0.6 s; b longer than needed (cut to 5.6 s)."""
-    rng = np.random.default_rng(12)
+    rng = np.random.default_rng(13)
     t = np.arange(int(7 * 16000)) / 16000
     clicks = np.zeros_like(t)
     clicks[::8000] = 1.0
