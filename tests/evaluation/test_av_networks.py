@@ -89,6 +89,8 @@ def test_short_video_and_duration_limits(zoo_models, clip):
         network.embed_video(clip)
     with pytest.raises(ValueError, match="4.8 s"):
         load_model("synchformer", zoo_models.synchformer, device="cpu", duration=4.0)
+    with pytest.raises(ValueError, match="4 s"):
+        load_model("imagebind", zoo_models.imagebind, device="cpu", duration=3.9)
 
 
 def test_known_names_offline_and_bad_files(monkeypatch, tmp_path, zoo_models):

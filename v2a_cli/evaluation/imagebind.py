@@ -340,6 +340,8 @@ class ImageBindNetwork:
     sample_rate = SAMPLE_RATE
 
     def __init__(self, model: ImageBindAV, *, identity: str, device: torch.device, duration: float = DEFAULT_DURATION):
+        if int(VIDEO_FPS * duration) < 2:  # av-benchmark's clips are pairs of frames 2 s apart
+            raise ValueError(f"the IB-score needs at least 4 s of video (two frames at 0.5 fps; duration {duration:g} s)")
         self.model = model
         self.identity = identity
         self.device = device

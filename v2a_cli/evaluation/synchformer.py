@@ -495,8 +495,8 @@ class SynchformerNetwork:
         results = []
         for waveform in waveforms:
             if waveform.shape[0] < self.samples:  # av-benchmark leaves such files out ("too short")
-                dim = self.model.vproj.weight.shape[0]
-                results.append({"features": torch.zeros(0, SPEC_FRAMES // AST_STRIDE, dim)})
+                dim, patches = self.model.vproj.weight.shape[0], self.model.afeat_extractor.ast.time_patches
+                results.append({"features": torch.zeros(0, patches, dim)})
                 continue
             specs = audio_specs(waveform[:self.samples], self.filters, self.window).to(self.device)
             results.append({"features": self.model.audio_features(specs).float().cpu()})
