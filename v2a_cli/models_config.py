@@ -37,6 +37,7 @@ class ModelsConfig:
     panns: str = "panns-cnn14"  # evaluation: PANNs CNN14 (FD, KL, IS)
     vggish: str = "vggish"  # evaluation: VGGish (FAD)
     wav2clip: str = "wav2clip"  # evaluation: Wav2CLIP audio encoder (CLIP-Score)
+    passt: str = "passt"  # evaluation, av-benchmark suite: PaSST (HEAR 2021 passt, FD/KL/IS_PaSST)
     imagebind: str = "imagebind-huge"  # evaluation: ImageBind vision + audio towers (IB-score)
     synchformer: str = "synchformer"  # evaluation: Synchformer AudioSet 24-01-04T16-39-21 (DeSync)
 
