@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from v2a_cli.errors import CheckpointError, ModelUnavailableError
+from v2a_cli.errors import CheckpointError, ModelUnavailableError, V2AError
 from v2a_cli.registry import load_model
 
 DURATION = 4.8  # the shortest DeSync accepts (14 segments); keeps the test videos small
@@ -87,9 +87,9 @@ def test_short_video_and_duration_limits(zoo_models, clip):
     network = load_model("synchformer", zoo_models.synchformer, device="cpu", duration=6.0)
     with pytest.raises(InputError, match="too short"):
         network.embed_video(clip)
-    with pytest.raises(ValueError, match="4.8 s"):
+    with pytest.raises(V2AError, match="4.8 s"):
         load_model("synchformer", zoo_models.synchformer, device="cpu", duration=4.0)
-    with pytest.raises(ValueError, match="4 s"):
+    with pytest.raises(V2AError, match="4 s"):
         load_model("imagebind", zoo_models.imagebind, device="cpu", duration=3.9)
 
 

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from v2a_cli.errors import V2AError
 from v2a_cli.evaluation.checkpoints import KnownCheckpoint, load_state, load_strict
 from v2a_cli.registry import register_loader
 
@@ -341,7 +342,7 @@ class ImageBindNetwork:
 
     def __init__(self, model: ImageBindAV, *, identity: str, device: torch.device, duration: float = DEFAULT_DURATION):
         if int(VIDEO_FPS * duration) < 2:  # av-benchmark's clips are pairs of frames 2 s apart
-            raise ValueError(f"the IB-score needs at least 4 s of video (two frames at 0.5 fps; duration {duration:g} s)")
+            raise V2AError(f"the IB-score needs at least 4 s of video (two frames at 0.5 fps); --audio-length is {duration:g} s")
         self.model = model
         self.identity = identity
         self.device = device

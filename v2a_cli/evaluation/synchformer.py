@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from v2a_cli.errors import V2AError
 from v2a_cli.evaluation.checkpoints import KnownCheckpoint, load_state, load_strict
 from v2a_cli.registry import register_loader
 
@@ -459,7 +460,7 @@ class SynchformerNetwork:
         video_segments = (int(VIDEO_FPS * duration) - FRAMES_PER_SEGMENT) // FRAME_STEP + 1
         audio_segments = (int(SAMPLE_RATE * duration) - SEGMENT_SAMPLES) // SEGMENT_STEP + 1
         if min(video_segments, audio_segments) < SEGMENTS_COMPARED:
-            raise ValueError(f"DeSync needs at least 4.8 s of video and sound (duration {duration:g} s)")
+            raise V2AError(f"DeSync needs at least 4.8 s of video and sound; --audio-length is {duration:g} s")
         self.model = model
         self.identity = f"{identity}-{duration:g}s"
         self.device = device
