@@ -46,6 +46,8 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the modes a plain open() gives
     try:
         yield temp
+        # Again: a writer may have put a new file at the temp path (safetensors' save_file does), with 0600.
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except Exception as exc:  # an OSError, or a library's own error around one (safetensors' SafetensorError)
         os_error = os_error_of(exc)

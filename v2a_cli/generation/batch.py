@@ -73,7 +73,9 @@ def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateO
 
     outputs = [plan.path for outputs in plans for plan in outputs]
     videos = {plan.path: plan.source for outputs in plans for plan in outputs if plan.as_video}
-    problems = preflight(outputs, overwrite=overwrite, video_sources=videos, bytes_each=wav_bytes(options.duration),
+    sizes = {plan.path: wav_bytes(seconds) for outputs, seconds in zip(plans, sound_seconds(plans, options))
+             for plan in outputs}
+    problems = preflight(outputs, overwrite=overwrite, video_sources=videos, bytes_each=sizes,
                          video_codec=video_codec)
     kept: list[list[PlannedOutput]] = []
     failed: list[tuple[str, str]] = []
@@ -84,6 +86,26 @@ def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateO
         else:
             kept.append(list(outputs))
     return kept, failed
+
+
+def sound_seconds(plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions) -> list[float]:
+    """Seconds of sound each input gets, before any model loads: a video's own length (within --start /
+    --end), a picture's --duration. For the free-space check: a 79.5 s video writes 79.5 s, not 10."""
+    from v2a_cli.media.inputs import media_kind
+    from v2a_cli.media.video import probe_video
+
+    seconds = []
+    for outputs in plans:
+        length = options.duration
+        try:
+            if media_kind(outputs[0].source) == "video":
+                end = probe_video(outputs[0].source).duration
+                end = min(end, options.end) if options.end is not None else end
+                length = max(end - (options.start or 0.0), 0.0)
+        except V2AError:
+            pass  # reported when the input's turn comes
+        seconds.append(length)
+    return seconds
 
 
 def video_notes(plans: Sequence[Sequence[PlannedOutput]], video_codec: str = "auto") -> list[tuple[Path, str]]:

@@ -155,6 +155,10 @@ def expand_detected(pipeline: Pipeline, sources: Sequence[Source], options: Gene
 def weighted_mean(embeddings: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
     """normalise(Σ wᵢ·eᵢ / Σ wᵢ); a single source comes back bit-exact."""
     total = sum(weights)
+    if not math.isfinite(total):  # huge weights (1e308 + 1e308 = inf) are relative all the same
+        top = max(weights)
+        weights = [w / top for w in weights]
+        total = sum(weights)
     shares = torch.tensor([w / total for w in weights], dtype=torch.float32)
     return unit((shares[:, None] * embeddings).sum(dim=0))
 
@@ -193,5 +197,14 @@ def parse_weighted(item: str, *, check_file: bool = True) -> tuple[str, float]:
 
 
 def parse_text_weighted(item: str) -> tuple[str, float]:
-    """Texts take a weight the same way ("heavy rain:2"); a text is never a file."""
-    return parse_weighted(item, check_file=False)
+    """Texts take a weight the same way ("heavy rain:2"); a text is never a file. A text whose last ':'
+    sits between digits ("clock at 10:30", "16:9") is text, with a note: its weight goes after it
+    ("clock at 10:30:2")."""
+    text, weight = parse_weighted(item, check_file=False)
+    if text != item and text[-1:].isdigit() and ":" not in text:
+        from v2a_cli.notes import note
+
+        note(f"--text {item!r}: read as text with weight 1 (a time or ratio); to weight it, add the weight "
+             f"after it, e.g. '{item}:2'")
+        return item, 1.0
+    return text, weight

@@ -104,14 +104,22 @@ def crossfade_concat(waves: Sequence[np.ndarray], sample_rate: int, crossfade_se
 
     Equal power (cos/sin curves, gains² summing to 1) keeps the loudness steady across the join for
     unrelated sounds, which neighbouring steps mostly are; a linear fade dips ~3 dB in the middle.
-    The fade is shortened to the shortest waveform if needed. Length = sum(lengths) - (n-1)·fade.
+    The fade is shortened to half the shortest waveform if needed (with a note). Length = sum(lengths) - (n-1)·fade.
     """
     if not waves:
         raise ValueError("nothing to concatenate")
     if crossfade_seconds < 0:
         raise V2AError(f"--crossfade {crossfade_seconds}: must be zero or positive")
     waves = [np.asarray(w, dtype=np.float32).reshape(-1) for w in waves]
-    fade = min(int(round(crossfade_seconds * sample_rate)), *(len(w) for w in waves))
+    asked = int(round(crossfade_seconds * sample_rate))
+    # At most half the shortest step: a longer fade would fold a step's fade-in into its fade-out and the
+    # whole walk into the length of one step.
+    fade = min(asked, min(len(w) for w in waves) // 2) if len(waves) > 1 else 0
+    if fade < asked and len(waves) > 1:
+        from v2a_cli.notes import note
+
+        note(f"--crossfade {crossfade_seconds:g} s is longer than half a step ({min(len(w) for w in waves) / sample_rate:g} s); "
+             f"crossfading {fade / sample_rate:g} s instead")
     total = sum(len(w) for w in waves) - (len(waves) - 1) * fade
     out = np.zeros(total, dtype=np.float32)
     angles = (np.arange(fade, dtype=np.float64) + 0.5) / max(fade, 1) * (np.pi / 2)
