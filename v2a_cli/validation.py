@@ -80,9 +80,7 @@ RANGES: dict[str, Range] = {
     "guidance": Range(0, 100),
     "mapper_guidance": Range(0, 100),
     # At least 10 ms (160 samples at 16 kHz): below, a WAV of no samples at all was written.
-    "duration": Range(MIN_DURATION, 86_400),  # generate: any length (windowed); a day at most
-    "compose:duration": Range(MIN_DURATION, 10.24),  # one generator window
-    "interpolate:duration": Range(MIN_DURATION, 10.24),
+    "duration": Range(MIN_DURATION, 86_400),  # any length (windowed and joined); a day at most
     "start": Range(0, 86_400),  # generate: seconds into the video
     "end": Range(0, 86_400, low_open=True),
     "overlap": Range(0, 5),  # seconds shared by consecutive windows (at most half a 10.24 s window)

@@ -130,17 +130,17 @@ def test_a_stopped_job_ends_at_its_next_step_and_frees_the_models(service, media
     assert service.generate(media["image"], FAST).sounds  # the lock was released
 
 
-def test_seconds_of_sound_picture_up_to_a_minute_one_window_for_compose_and_interpolate(service, media):
+def test_seconds_of_sound_up_to_a_minute_on_every_tab(service, media):
     from dataclasses import replace
 
     result = service.generate(media["image"], replace(FAST, steps=1, duration=12.0))  # two windows
     assert_sound(result.sounds[0].audio, seconds=12.0)
     with pytest.raises(V2AError, match="Seconds of sound 61: must be"):
         service.generate(media["image"], replace(FAST, duration=61.0))
-    with pytest.raises(V2AError, match="Seconds of sound 12: must be"):
-        service.compose([Source("text", "heavy rain")], replace(FAST, duration=12.0))
-    with pytest.raises(V2AError, match="Seconds of sound 12: must be"):
-        service.interpolate("text:rain", "text:wind", 2, replace(FAST, duration=12.0))
+    with pytest.raises(V2AError, match="Seconds of sound 61: must be"):
+        service.compose([Source("text", "heavy rain")], replace(FAST, duration=61.0))
+    with pytest.raises(V2AError, match="Seconds of sound 61: must be"):
+        service.interpolate("text:rain", "text:wind", 2, replace(FAST, duration=61.0))
 
 
 def test_presets_fill_what_the_settings_leave_open():

@@ -32,7 +32,7 @@ from v2a_cli.validation import MAX_SEED, Range, check_option
 
 MAX_VARIATIONS = 4  # sound slots on the Generate and Compose tabs
 MAX_POINTS = 8  # sound slots on the Interpolate tab
-MAX_SECONDS = 60.0  # Generate: "seconds of sound" for a picture or sound (windowed; a video gets its whole length)
+MAX_SECONDS = 60.0  # "seconds of sound" for a picture, sound, mix or walk step (windowed; a video gets its whole length)
 PAGE_SECONDS = Range(0, MAX_SECONDS, low_open=True)
 PAGE_SEED = Range(0, MAX_SEED)  # the page has no "-1 = random" (nothing to print it on)
 WEIGHT = Range(0, 1000, low_open=True)
@@ -96,8 +96,8 @@ class Settings:
     preset: str = DEFAULT_PRESET  # named set of steps/scheduler/guidance (generation.pipeline)
     steps: int | None = None  # denoising steps; None: the preset's
     seed: int = 0  # variation v uses seed + v
-    duration: float = 10.0  # seconds of audio for a picture, text or sound (Generate: up to MAX_SECONDS; a
-    #                         video gets its whole length); Compose and Interpolate: one window, at most 10.24
+    duration: float = 10.0  # seconds of audio for a picture or sound, a mix, a walk's step (up to MAX_SECONDS;
+    #                         a video gets its whole length)
     negative_prompt: str = ""  # text to steer away from ("" = none)
     guidance: float | None = None  # classifier-free guidance; None: the preset's
 
@@ -110,7 +110,7 @@ class Settings:
         check_option("guidance", self.guidance, flag=FIELD_LABELS["guidance"])
         if with_duration:
             check_option("duration", self.duration, command=command, flag=FIELD_LABELS["duration"],
-                         valid=PAGE_SECONDS if command is None else None)
+                         valid=PAGE_SECONDS)  # every tab: up to MAX_SECONDS, windowed and joined
 
     def options(self, **extra) -> GenerateOptions:
         return options_for(
