@@ -15,12 +15,12 @@ def media(tmp_path_factory):
 
 @pytest.fixture
 def no_models(monkeypatch):
-    import v2a_cli.registry
+    import v2a_cli.loaders
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the command line was checked")
 
-    monkeypatch.setattr(v2a_cli.registry, "load_model", refuse)
+    monkeypatch.setattr(v2a_cli.loaders, "load_model", refuse)
 
 
 WRONG = {

@@ -33,7 +33,7 @@ def generator_calls(monkeypatch):
     The CLI writes 16-bit WAVs and the tiny zoo's sounds are ~1e-11 loud (all zeros in a WAV), so what
     each command feeds the generator is the meaningful thing to compare.
     """
-    from v2a_cli.generation.audioldm import AudioLDMGenerator
+    from v2a_cli.audioldm.generator import AudioLDMGenerator
 
     calls: list[tuple[torch.Tensor, list[int]]] = []
     real_sample = AudioLDMGenerator.sample_latents

@@ -58,7 +58,7 @@ def sources(
     from v2a_cli.errors import InputError
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.models_config import ModelsConfig
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
     from v2a_cli.sources.draw import write_boxes
     from v2a_cli.sources.scan import scan_file
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli.app import app, global_options, stderr, stdout
+from v2a_cli.distributed import is_main_process
 
 
 @app.command("train")
@@ -37,8 +38,6 @@ def train_command(
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Upload the exported mapper to this Hub repo (online)."),
 ) -> None:
     """Train a CLIP -> CLAP mapper; prints the exported mapper folder (for `v2a generate --mapper`)."""
-    import os
-
     from v2a_cli.media.preflight import check_output_folder
     from v2a_cli.training.train import TrainConfig, train_mapper
 
@@ -52,7 +51,7 @@ def train_command(
     )
     with TrainProgress(enabled=not options.quiet) as progress:
         mapper_dir = train_mapper(config, progress=progress)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+    if is_main_process():  # under torchrun only rank 0 reports
         stdout.print(str(mapper_dir))
 
 
@@ -63,9 +62,7 @@ class TrainProgress:
     alone, not after an empty bar's blank line."""
 
     def __init__(self, enabled: bool = True):
-        import os
-
-        self.enabled = enabled and os.environ.get("RANK", "0") == "0"
+        self.enabled = enabled and is_main_process()
         self.bar = None
         self.task = None
         self.last = ""
