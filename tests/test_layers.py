@@ -86,8 +86,10 @@ def imports_of(name: str) -> set[str]:
                 if child.level:
                     parts = package.split(".")[: len(package.split(".")) - (child.level - 1)]
                     base = ".".join(parts + ([base] if base else []))
-                found.add(base)
-                found.update(f"{base}.{alias.name}" for alias in child.names)
+                # `from package import module` depends on that module (as import-linter counts it);
+                # `from module import name` on the module.
+                for alias in child.names:
+                    found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base)
             visit(child)
 
     visit(tree)

@@ -37,7 +37,7 @@ WRONG = {
     "boxes without detect": (["generate", "{image}", "-o", "{out}/x.wav", "--boxes", "{out}/b.png"],
                              "--sources detect", "generate"),
     "compose weight zero": (["compose", "--text", "rain:0", "-o", "{out}/x.wav"], "positive", "compose"),
-    "interpolate two ends": (["interpolate", "{image}", "--to", "{image}", "--to-text", "rain", "-o", "{out}"],
+    "interpolate two ends": (["interpolate", "{image}", "--to", "{image}", "--to-text", "rain", "-d", "{out}"],
                              "exactly one", "interpolate"),
     "extract min above max": (["extract", "--data", "{out}", "--out", "{out}/cache", "--min-seconds", "20",
                                "--max-seconds", "10"], "--min-seconds 20: must be at most --max-seconds", "extract"),

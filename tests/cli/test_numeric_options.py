@@ -34,7 +34,7 @@ def base_args(command: str, inputs: Path, out: Path) -> list[str]:
     calls = {
         "generate": [str(inputs / "dog.png"), "-o", str(out / "dog.wav")],
         "compose": ["--image", str(inputs / "dog.png"), "-o", str(out / "scene.wav")],
-        "interpolate": [str(inputs / "dog.png"), "--to-text", "rain", "-o", str(out / "steps")],
+        "interpolate": [str(inputs / "dog.png"), "--to-text", "rain", "-d", str(out / "steps")],
         "eval": [str(inputs / "gen"), "--refs", str(inputs / "refs"), "--json", str(out / "scores.json")],
         "extract": ["--data", str(inputs / "videos"), "--out", str(out / "cache")],
         "train": ["--pairs", str(inputs / "pairs.safetensors"), "-o", str(out / "run")],

@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from v2a_cli.cli import options as cli_options
 from v2a_cli.cli.context import GlobalOptions, global_options  # noqa: F401  (commands import them from here)
 from v2a_cli.version import __version__
 
@@ -43,7 +44,7 @@ def _root(
     models: Optional[str] = typer.Option(
         None, "--models", envvar="V2A_MODELS", help="TOML file naming the models (Hub ids or local paths)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info logs."),
+    quiet: bool = cli_options.QUIET,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     ctx.obj = GlobalOptions(models=models, quiet=quiet)

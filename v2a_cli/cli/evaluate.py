@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from v2a_cli.cli import options
 from v2a_cli.cli.app import app, global_options, progress_bars, report_error, stderr, stdout
 
 METRIC_LABELS: dict[str, str] = {
@@ -25,9 +26,9 @@ def evaluate_command(
     images: Optional[Path] = typer.Option(None, "--images", help="Folder of the visual prompts (images or videos) named like the sounds, for CS."),
     metrics: str = typer.Option("fd,fad,cs,kl,is", "--metrics", help="Comma-separated: fd, fad, cs, kl, is."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --json file."),
+    overwrite: bool = options.OVERWRITE,
     batch_size: int = typer.Option(16, "--batch-size", help="Files per model call."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    device: str = options.DEVICE,
     panns: Optional[str] = typer.Option(None, "--panns", help="PANNs CNN14 checkpoint (short name, path, URL or Hub id)."),
     vggish: Optional[str] = typer.Option(None, "--vggish", help="VGGish checkpoint."),
     wav2clip: Optional[str] = typer.Option(None, "--wav2clip", help="Wav2CLIP checkpoint."),

@@ -40,14 +40,14 @@ def write_boxes_for(pipeline, sources: Sequence[Path], gen_options, boxes: Path,
 def sources(
     ctx: typer.Context,
     input: Path = typer.Argument(..., help="A picture or a video."),
-    as_json: bool = typer.Option(False, "--json", help='Print {"sources": [{"class", "score", "box", "weight"}]}.'),
+    as_json: bool = options.JSON,
     boxes: Optional[Path] = options.BOXES,
     overwrite: bool = options.OVERWRITE,
     max_sources: int = options.MAX_SOURCES,
     detect_threshold: float = options.DETECT_THRESHOLD,
     detector: Optional[str] = options.DETECTOR,
-    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second."),
-    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Sample video frames from the first N seconds."),
+    fps: float = options.FPS,
+    max_seconds: float = options.MAX_SECONDS,
     device: str = options.DEVICE,
 ) -> None:
     """List the sound sources found in a picture or video: class, score, box (pixels) and weight in the mix.
