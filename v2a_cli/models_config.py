@@ -37,6 +37,7 @@ class ModelsConfig:
     panns: str = "panns-cnn14"  # evaluation: PANNs CNN14 (FD, KL, IS)
     vggish: str = "vggish"  # evaluation: VGGish (FAD)
     wav2clip: str = "wav2clip"  # evaluation: Wav2CLIP audio encoder (CLIP-Score)
+    passt: str = "passt"  # evaluation, av-benchmark suite: PaSST (HEAR 2021 passt, FD/KL/IS_PaSST)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "ModelsConfig":

@@ -69,3 +69,16 @@ def test_compose_audio_that_does_not_decode_is_refused_before_any_model_loads(v2
     code, _, err = v2a("compose", "--audio", damaged["image"], "-o", tmp_path / "scene.wav", *FAST)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "is an image; pass it with --image" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_png_named_mp4_gets_duration_seconds_and_video_settings_on_pictures_are_noted(v2a, damaged, tmp_path):
+    import shutil
+
+    import soundfile
+
+    picture = shutil.copy(damaged["image"], tmp_path / "photo.mp4")
+    out = tmp_path / "photo.wav"
+    code, _, err = v2a("generate", picture, "-o", out, "--duration", "2", "--start", "1", *FAST)
+    assert code == 0, err
+    assert soundfile.info(out).frames == 32000  # --duration, not a 0.04 s "video"
+    assert f"note: {picture}: --start applies to videos only; this image gets --duration seconds of sound" in err

@@ -13,6 +13,7 @@ from v2a_cli.cli.app import (
     report_error, report_note, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
+from v2a_cli.errors import V2AError
 
 
 @app.command()
@@ -94,8 +95,6 @@ def generate(
     options = checked_generate_options(ctx, options)
     ranks = current_ranks()  # under torchrun: this process's share of the inputs, and its own GPU
     with command_line_checks(ctx):
-        from v2a_cli.errors import V2AError
-
         settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
                                   mix_original=mix_original, video_codec=video_codec).validate()
         if boxes is not None and sources != "detect":
@@ -112,6 +111,9 @@ def generate(
     with command_line_checks(ctx):  # -o with several inputs, -o and --out-dir together: exit 2
         every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
     for note in renamed_outputs(every) if ranks.is_main else []:
+        report_note(note)
+    for note in video_only_settings(every, as_video=as_video, start=start, end=end,
+                                    mix_original=mix_original) if ranks.is_main else []:
         report_note(note)
     # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
     every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing, video_codec=video_codec)
@@ -177,3 +179,25 @@ def print_explanation(source: str, windows: list[dict]) -> None:
         classes = ", ".join(f"{item['class']} {item['weight']:.2f}" for item in window.get("explain", []))
         stderr.print(f"explain: {source} [{window['start']:.2f}-{window['end']:.2f} s, scene {window['scene']}] "
                      f"{classes}", highlight=False, markup=False, soft_wrap=True)
+
+
+def video_only_settings(plans, *, as_video: bool, start, end, mix_original: float) -> list[str]:
+    """One note per picture input given settings that only videos have (they would be ignored silently)."""
+    from v2a_cli.media.inputs import media_kind
+
+    flags = [flag for flag, given in (("--as-video", as_video), ("--start", start is not None),
+                                      ("--end", end is not None), ("--mix-original", mix_original > 0)) if given]
+    if not flags:
+        return []
+    notes = []
+    for outputs in plans:
+        source = outputs[0].source
+        try:
+            kind = media_kind(source)
+        except V2AError:
+            continue  # reported when its turn comes
+        if kind != "video":
+            verb = "applies" if len(flags) == 1 else "apply"
+            notes.append(f"{source}: {' '.join(flags)} {verb} to videos only; this {kind} gets "
+                         f"{'--duration seconds of ' if kind == 'image' else ''}sound as usual")
+    return notes

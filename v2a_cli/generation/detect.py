@@ -81,13 +81,13 @@ def sourced_visual(pipeline: WarmModels, path: str | Path, options: GenerateOpti
             cache[key] = SourcedVisual(scan, pipeline.clip.encode_images([crop_source(scan.picture, s.box, geometry)
                                                                           for s in scan.found]))
         else:
-            frames = [f.image for f in window_frames(pipeline, path, options, 0.0, options.max_seconds)]
+            frames = [f.image for f in conditioning_frames(pipeline, path, options, 0.0, options.max_seconds)]
             cache[key] = sourced_frames(pipeline, frames, options)
     return cache[key]
 
 
-def window_frames(pipeline: WarmModels, path: str | Path, options: GenerateOptions, start: float,
-                  end: float | None) -> list:
+def conditioning_frames(pipeline: WarmModels, path: str | Path, options: GenerateOptions, start: float,
+                        end: float | None) -> list:
     """The frames that condition a span of a video: sampled at `options.fps`, or, for a mapper whose
     aggregator declares its own frames (SSV2A: 64 evenly spaced, 512x512), those."""
     declared = pipeline.mapper_settings()
@@ -150,7 +150,8 @@ def sourced_conditions(pipeline: WarmModels, sourced: SourcedVisual, video: bool
     for seed in seeds:
         if video and getattr(mapper, "has_aggregator", False):
             # SSV2A's video path: each frame's slots -> one CLAP per frame -> the temporal aggregator.
-            # Frames are rows of one batch (padded with empty slots), drawing in turn from one seed.
+            # Frames are rows of one batch (padded with empty slots) drawing from one generator (seed):
+            # Cycle Mix runs them together, as SSV2A batches a clip's frames.
             width = min(mapper.slots, max(len(slots) for slots in sourced.frame_slots))
             frames = torch.zeros(len(sourced.frame_slots), width, sourced.clips.shape[-1])
             for i, slots in enumerate(sourced.frame_slots):

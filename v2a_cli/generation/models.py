@@ -160,8 +160,13 @@ class WarmModels:
         return NO_SETTINGS if self.models.mapper == "bridge" else declared_settings(self.mapper)
 
     def settle(self, options: GenerateOptions) -> GenerateOptions:
-        """`options` as this pipeline's mapper runs them (`settle_options`); loads the mapper."""
-        return options if options.settled else settle_options(options, self.mapper_settings())
+        """`options` as this pipeline's mapper runs them (`settle_options`); loads the mapper when the
+        options come from a preset (options built field by field are taken as given)."""
+        if options.settled:
+            return options
+        from v2a_cli.mapper.settings import NO_SETTINGS
+
+        return settle_options(options, self.mapper_settings() if options.preset is not None else NO_SETTINGS)
 
     # -- sources -> CLIP / CLAP embeddings --------------------------------------------------------
     def clip_embedding(self, path: str | Path, options: GenerateOptions = GenerateOptions()) -> torch.Tensor:

@@ -109,6 +109,7 @@ def test_a_12s_video_gives_the_aggregator_64_frames_per_window_at_512x512(ssv2a_
     planned = plan_sound(ssv2a_pipeline, video, options, [0])
     windows = planned.track.timeline.windows
     assert len(windows) == 2
+    assert planned.track.info["aggregator_frames"] == {"per_window": 64, "size": [512, 512]}  # the sidecar's input
     assert aggregated == [torch.Size([64, 512])] * len(windows)
     window_sizes = [sizes for sizes in embedded if len(sizes) == 64]  # (the plan's --fps frames come first)
     assert len(window_sizes) == len(windows) and {s for sizes in window_sizes for s in sizes} == {(512, 512)}

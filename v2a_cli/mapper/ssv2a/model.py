@@ -9,7 +9,9 @@ generator; the remixer mixes all slots into one CLAP; Cycle Mix repeats the remi
 each time drawing `cycle_samples` remixes and keeping the one whose similarity to the sources' own
 CLAPs is most even (lowest standard deviation), and feeding the best one back in as the global slot.
 Variational networks average `var_samples` draws per step. Row i of a batch draws from a torch
-Generator seeded with seeds[i]; the same seed gives the same output.
+Generator seeded with seeds[i]; the same seed gives the same output. With one `seed` for the whole
+batch (a video's frames) the rows run through Cycle Mix together, ROW_GROUP at a time, drawing from
+one generator as SSV2A's batch draws from its global one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from v2a_cli.mapper.ssv2a.networks import SSV2ANetworks
 from v2a_cli.mapper.settings import SSV2A_SETTINGS, MapperSettings
 
 REMIX_CHUNK = 8  # remix samples run through the networks together (bounds the noise held in memory)
+ROW_GROUP = 8
 
 
 @dataclass(frozen=True)
@@ -115,11 +118,12 @@ class SSV2AMapper:
         sampling = self.sampling(var_samples, cycle_its, cycle_samples)
         padded = torch.zeros(slots.shape[0], self.slots, self.clip_dim, device=self.device)
         padded[:, : slots.shape[1]] = slots.to(self.device, torch.float32)
-        rows = []
-        shared = _generator(seed, self.device) if seeds is None else None
-        for i in range(len(padded)):
-            generator = shared if seeds is None else _generator(int(seeds[i]), self.device)
-            rows.append(self.cycle_mix(padded[i: i + 1], sampling, generator)[0])
+        if seeds is None:  # one generator for the batch: rows go through Cycle Mix together, as SSV2A batches
+            shared = _generator(seed, self.device)
+            return torch.cat([self.cycle_mix(padded[i: i + ROW_GROUP], sampling, shared)
+                              for i in range(0, len(padded), ROW_GROUP)]).float().cpu()
+        rows = [self.cycle_mix(padded[i: i + 1], sampling, _generator(int(seeds[i]), self.device))[0]
+                for i in range(len(padded))]
         return torch.stack(rows).float().cpu()
 
     @torch.inference_mode()
