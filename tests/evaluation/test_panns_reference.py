@@ -29,7 +29,7 @@ def _waveforms():
 
 @pytest.fixture(scope="module")
 def panns(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     return load_model("panns", zoo_models.panns, device="cpu")
 

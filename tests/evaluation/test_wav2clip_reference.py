@@ -26,7 +26,7 @@ def _waveforms():
 
 
 def test_embeddings_match_wav2clip(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     network = load_model("wav2clip", zoo_models.wav2clip, device="cpu")
     waves = _waveforms()

@@ -230,7 +230,7 @@ def test_clap_targets_are_the_conditions_audioldm_would_make(extract_cache, extr
     """Every training target is the CLAP embedding of `load_audio_for_clap` (AudioLDM's read_wav_file path),
     the same function audio sources of generate/compose go through."""
     from v2a_cli.embeddings.clap import load_audio_for_clap
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     cache, _ = extract_cache
     clap_encoder = load_model("clap", extract_models.clap, device="cpu")
