@@ -241,12 +241,12 @@ def models_loaded_once(_loaded_models, monkeypatch):
     are mutated on shared models), so sharing them changes no result."""
     import importlib
 
-    from v2a_cli import registry
+    from v2a_cli import loaders, registry
 
     # Extraction decodes in this process: a pool of spawned workers costs more than the pages' few tiny clips
     # (tests/training/test_extract.py runs the pool).
     monkeypatch.setattr("v2a_cli.training.extract.default_workers", lambda: 0)
-    for module in registry._LOADER_MODULES.values():
+    for module in loaders.LOADER_MODULES.values():
         importlib.import_module(module)
     for kind, loader in list(registry.LOADERS.items()):
         def load_once(spec, *, _kind=kind, _loader=loader, **kwargs):

@@ -37,7 +37,7 @@ def base_args(command: str, inputs: Path, out: Path) -> list[str]:
         "interpolate": [str(inputs / "dog.png"), "--to-text", "rain", "-d", str(out / "steps")],
         "eval": [str(inputs / "gen"), "--refs", str(inputs / "refs"), "--json", str(out / "scores.json")],
         "extract": ["--data", str(inputs / "videos"), "--out", str(out / "cache")],
-        "train": ["--pairs", str(inputs / "pairs.safetensors"), "-o", str(out / "run")],
+        "train": ["--pairs", str(inputs / "pairs.safetensors"), "--out", str(out / "run")],
     }
     return calls[command]
 

@@ -487,9 +487,11 @@ def _remove_stale_temp_files(cache_dir: Path, todo: list[int]) -> None:
 
 def _device_for_rank(device: str):
     """Under torchrun, plain "cuda"/"auto" means this process's own GPU (LOCAL_RANK)."""
+    from v2a_cli.device import device_for_rank
     from v2a_cli.distributed import current_ranks
 
-    return current_ranks().device(device)
+    ranks = current_ranks()
+    return device_for_rank(device, ranks.local_rank if ranks.distributed else None)
 
 
 def _split_source(split_csv: str | Path | None) -> dict:
