@@ -27,13 +27,13 @@ def inputs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("torchrun-inputs")
     make_image(root / "a.png", color=(200, 30, 30))
     make_image(root / "b.png", color=(30, 200, 30))
-    make_video(root / "c.mp4", seconds=2.0, fps=5)
+    make_video(root / "c.mp4", seconds=1.0, fps=5)
     make_image(root / "sub" / "a.png", color=(30, 30, 200))  # same stem: named a-2 in both runs
     return root
 
 
 def test_generate_with_two_ranks_writes_the_files_one_process_writes(inputs, zoo_models_toml, tmp_path):
-    common = ["--models", str(zoo_models_toml), "--quiet", "generate", str(inputs), "--steps", "2", "--duration", "1",
+    common = ["--models", str(zoo_models_toml), "--quiet", "generate", str(inputs), "--steps", "2", "--duration", "0.5",
               "--variations", "2", "--batch-size", "1", "--device", "cpu"]
     single = run([*common, "-d", str(tmp_path / "one")], ranks=1, cache=tmp_path / "cache", cwd=tmp_path)
     assert single.returncode == 0, single.stderr
@@ -49,9 +49,9 @@ def test_generate_with_two_ranks_writes_the_files_one_process_writes(inputs, zoo
 
 
 def test_eval_with_two_ranks_gives_the_scores_of_one_process(zoo_models_toml, tmp_path):
-    for i in range(4):
-        make_wav(tmp_path / "gen" / f"clip{i}.wav", seconds=1.5, frequency=300 + 150 * i)
-        make_wav(tmp_path / "refs" / f"clip{i}.wav", seconds=1.5, frequency=320 + 140 * i)
+    for i in range(3):  # an odd count: the ranks' shares differ in size
+        make_wav(tmp_path / "gen" / f"clip{i}.wav", seconds=1.0, frequency=300 + 150 * i)
+        make_wav(tmp_path / "refs" / f"clip{i}.wav", seconds=1.0, frequency=320 + 140 * i)
     scores, cached = {}, {}
     for ranks in (1, 2):
         out = tmp_path / f"scores{ranks}.json"
