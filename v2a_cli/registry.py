@@ -41,6 +41,7 @@ _LOADER_MODULES: dict[str, str] = {
     "panns": "v2a_cli.evaluation.panns",
     "vggish": "v2a_cli.evaluation.vggish",
     "wav2clip": "v2a_cli.evaluation.wav2clip",
+    "passt": "v2a_cli.evaluation.passt",
 }
 
 

@@ -104,6 +104,8 @@ RANGES: dict[str, Range] = {
     "detect_threshold": Range(0, 1, high_open=True),
     "crossfade": Range(0, 60),
     "interpolate:points": Range(2, 1000),
+    # eval
+    "audio_length": Range(0, 86_400, low_open=True),  # av-benchmark suite: seconds scored from the start
     # extract
     "shard_size": Range(1, 1_000_000),
     "workers": Range(0, 256),

@@ -78,3 +78,60 @@ def test_a_missing_local_model_path_is_reported_before_any_model_loads(v2a, medi
     assert code == 1 and len(lines) == 1, err
     assert lines[0].startswith(f"error: {flag[2:]} model '{gone}' is not available (no such file or folder")
     assert out == "" and not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("command", [["generate", "{image}", "-o", "{out}/x.wav"], ["doctor"],
+                                     ["compose", "--text", "rain", "-o", "{out}/x.wav"],
+                                     ["extract", "--data", "{out}", "--out", "{out}/cache"],
+                                     ["train", "--data", "{out}", "--out", "{out}/run"],
+                                     ["eval", "{out}", "--refs", "{out}"]])
+@pytest.mark.parametrize("models", ["folder", "models = 5"])
+def test_a_models_folder_or_a_number_is_one_line_in_every_command(media, tmp_path, capsys, command, models):
+    from v2a_cli.cli import main
+
+    work = tmp_path / "work"
+    work.mkdir()
+    if models == "folder":
+        spec = tmp_path
+    else:
+        spec = tmp_path / "models.toml"
+        spec.write_text(models + "\n")
+    values = {**{key: str(value) for key, value in media.items()}, "out": str(work)}
+    with pytest.raises(SystemExit) as exit_:
+        main(["--models", str(spec), *[arg.format(**values) for arg in command]])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {spec}: "), err
+
+
+def test_skip_existing_on_a_finished_batch_loads_no_model(v2a, media, tmp_path, no_models):
+    """Rerunning a finished batch with --skip-existing skips everything, even with a model unavailable."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "dog.wav").write_bytes(b"made before")
+    (out_dir / "dog_v2.wav").write_bytes(b"made before")
+    code, out, err = v2a("generate", str(media["image"]), "--out-dir", str(out_dir), "-n", "2", "--skip-existing",
+                         "--generator", "org/not-cached-anywhere")
+    assert code == 0, err
+    assert out == "" and err.strip().splitlines() == [
+        f"note: skipped {out_dir / 'dog.wav'}: it exists (--skip-existing)",
+        f"note: skipped {out_dir / 'dog_v2.wav'}: it exists (--skip-existing)"]
+    assert (out_dir / "dog.wav").read_bytes() == b"made before"
+
+
+def test_an_end_past_the_video_is_clamped_with_a_note_and_a_start_past_it_is_refused_early(v2a, media, tmp_path):
+    import soundfile
+
+    out = tmp_path / "clip.wav"
+    code, _, err = v2a("generate", str(media["video"]), "-o", str(out), "--start", "0.5", "--end", "95",
+                       "--steps", "2")
+    assert code == 0, err
+    assert f"note: {media['video']}: --end 95 s is past the video's end (1.00 s); the sound ends there (0.50 s long)" in err
+    assert soundfile.info(out).frames == 8000
+
+
+def test_a_start_past_the_video_is_refused_before_any_model_loads(v2a, media, tmp_path, no_models):
+    code, _, err = v2a("generate", str(media["video"]), "-o", str(tmp_path / "x.wav"), "--start", "60", "--end", "95")
+    assert code == 1 and err.strip().splitlines() == [
+        f"error: {media['video']}: --start 60 s is at or past the video's end (1.00 s); choose an earlier start"]

@@ -29,6 +29,7 @@ def test_sources_json_weights_sum_to_one(v2a, media, tmp_path):
     assert all(len(s["box"]) == 4 for s in found[1:])
     with Image.open(tmp_path / "b.png") as drawn:
         assert drawn.size == (120, 80)
+    assert f"note: boxes drawn in {tmp_path / 'b.png'}" in err  # where the picture went, on stderr
 
 
 def test_sources_table_and_no_box_note(v2a, media):
@@ -54,6 +55,20 @@ def test_generate_detect_with_boxes_and_the_ssv2a_checkpoint(v2a, media, tmp_pat
         assert drawn.size == (120, 80)
 
 
+def test_an_ssv2a_run_records_its_guidance_and_where_it_came_from(v2a, media, tmp_path, zoo_models_toml):
+    ssv2a = zoo_models_toml.parent / "ssv2a"
+    cheap = [*FAST, "--mapper", ssv2a, "--var-samples", "2", "--cycle-its", "1", "--cycle-samples", "2", "--sidecar"]
+    code, _, err = v2a("generate", media["street"], "-o", tmp_path / "a.wav", *cheap)
+    assert code == 0, err
+    record = json.loads((tmp_path / "a.wav.json").read_text())
+    assert record["settings"]["guidance"] == 2.5 and record["settings_from"]["guidance"] == "mapper"
+    assert record["settings_from"]["steps"] == "flag" and record["settings_from"]["scheduler"] == "preset"
+    code, _, err = v2a("generate", media["street"], "-o", tmp_path / "b.wav", *cheap, "--guidance", "4")
+    assert code == 0, err
+    record = json.loads((tmp_path / "b.wav.json").read_text())
+    assert record["settings"]["guidance"] == 4 and record["settings_from"]["guidance"] == "flag"
+
+
 def test_boxes_needs_detect(v2a, media, tmp_path):
     code, _, err = v2a("generate", media["street"], "-o", tmp_path / "x.wav", *FAST, "--boxes", tmp_path / "x.png")
     assert code == 2 and "--sources detect" in err and not (tmp_path / "x.wav").exists()
@@ -74,6 +89,7 @@ def test_generate_boxes_for_several_inputs_is_a_folder(v2a, media, tmp_path):
     assert code == 0, err
     with Image.open(tmp_path / "boxes" / "street.png") as a, Image.open(tmp_path / "boxes" / "park.png") as b:
         assert a.size == (120, 80) and b.size == (90, 70)
+    assert f"boxes of park.png drawn in {tmp_path / 'boxes' / 'park.png'}" in " ".join(err.split())
 
 
 def test_the_sidecar_records_the_sources(v2a, media, tmp_path):

@@ -56,7 +56,7 @@ def test_eval_with_two_ranks_gives_the_scores_of_one_process(zoo_models_toml, tm
     for ranks in (1, 2):
         out = tmp_path / f"scores{ranks}.json"
         done = run(["--models", str(zoo_models_toml), "--quiet", "eval", str(tmp_path / "gen"), "--refs",
-                    str(tmp_path / "refs"), "--metrics", "fd,kl,is", "--json", str(out), "--device", "cpu"],
+                    str(tmp_path / "refs"), "--metrics", "fd,kl,is,fd_passt,kl_panns", "--json", str(out), "--device", "cpu"],
                    ranks=ranks, cache=tmp_path / f"cache{ranks}", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         scores[ranks] = json.loads(out.read_text())

@@ -46,10 +46,13 @@ def test_table_json_and_reported_bad_file(folders, zoo_models_toml, tmp_path, ca
     assert "output exists" in capsys.readouterr().err
 
 
-def test_unknown_metric_is_one_line(folders, capsys):
-    assert run_cli("eval", str(folders / "gen"), "--refs", str(folders / "refs"), "--metrics", "fd,bleu") == 1
+def test_unknown_metric_or_suite_is_a_wrong_command_line_of_one_line(folders, capsys):
+    assert run_cli("eval", str(folders / "gen"), "--refs", str(folders / "refs"), "--metrics", "fd,bleu") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --metrics") and len(err.splitlines()) == 1
+    assert run_cli("eval", str(folders / "gen"), "--refs", str(folders / "refs"), "--suite", "mmaudio") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --suite") and "av-benchmark" in err and len(err.splitlines()) == 1
 
 
 def test_only_paired_metrics_and_no_names_in_common_exit_1_before_any_model(tmp_path, capsys, monkeypatch):

@@ -102,3 +102,21 @@ def test_inception_score_matches_av_benchmark(name):
     mean, std = inception_score(torch.from_numpy(CASES[name]["logits"]))
     assert mean == pytest.approx(AVBENCH[name]["mean"], rel=1e-6)  # both in float64, same formula
     assert std == pytest.approx(AVBENCH[name]["std"], rel=1e-6)
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n.startswith("fd_") and AVBENCH[n]["frechet_distance"] != -1])
+def test_frechet_distance_matches_av_benchmark(name):
+    """av-benchmark's compute_fd (FD_PaSST, FD_PANNs, FD_VGG) is audioldm_eval's formula; same bound."""
+    from v2a_cli.evaluation.frechet import frechet_report, gaussian_stats
+
+    report = frechet_report(gaussian_stats(CASES[name]["a"]), gaussian_stats(CASES[name]["b"]))
+    expected = AVBENCH[name]["frechet_distance"]
+    assert abs(report.value - expected) / abs(expected) <= 1e-6
+
+
+def test_frechet_distance_where_av_benchmark_reports_minus_one_warns_it_is_not_comparable():
+    from v2a_cli.evaluation.frechet import frechet_report, gaussian_stats
+
+    assert AVBENCH["fd_imaginary"]["frechet_distance"] == -1  # its "Error in FAD computation" value
+    report = frechet_report(gaussian_stats(CASES["fd_imaginary"]["a"]), gaussian_stats(CASES["fd_imaginary"]["b"]))
+    assert report.warning is not None and "NOT comparable" in report.warning

@@ -74,7 +74,8 @@ def test_ssv2a_video_uses_its_aggregator(ssv2a_pipeline, tmp_path):
         condition = ssv2a_pipeline.conditions(video, options, [3])[0]
         assert abs(float(condition.embedding.norm()) - 1) < 1e-5
         sourced = sourced_visual(ssv2a_pipeline, video, options)
-        assert len(sourced.frame_slots) == 2 and all(s.shape[-1] == 512 for s in sourced.frame_slots)
+        # SSV2A's aggregator sees 64 frames evenly spaced over the clip's 4 (each repeated, as in SSV2A)
+        assert len(sourced.frame_slots) == 64 and all(s.shape[-1] == 512 for s in sourced.frame_slots)
 
 
 def test_a_models_file_clip_of_another_width_stops_with_one_line(zoo_models, tmp_path, street):

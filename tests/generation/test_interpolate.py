@@ -175,3 +175,15 @@ def test_unreadable_endpoint_fails_before_generation(pipeline, media, generator_
         with pytest.raises(InputError, match=bad.name):
             interpolation_conditions(pipeline, media["image"], bad, 4, FAST)
     assert generator_calls == []
+
+
+def test_step_0_is_generate_of_the_start_bit_for_bit_with_batch_size_1(pipeline, media):
+    """What docs/interpolate-compose.md promises: the same condition and noise as `generate START`; bit for
+    bit with --batch-size 1, float round-off (one 16-bit step at most) when the steps share a batch."""
+    single = GenerateOptions(steps=2, duration=0.5, seed=3, batch_size=1)
+    waves = interpolate(pipeline, media["image"], "text:a flute melody", 3, single)
+    generated = pipeline.generate_audio([media["image"]], single)[0]
+    assert np.array_equal(waves[0], generated)
+    batched = interpolate(pipeline, media["image"], "text:a flute melody", 3, GenerateOptions(
+        steps=2, duration=0.5, seed=3, batch_size=3))
+    assert np.abs(batched[0] - generated).max() <= 1 / 32768

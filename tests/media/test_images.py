@@ -118,3 +118,21 @@ def test_large_picture_is_decoded_reduced_without_a_library_warning(tmp_path, mo
     assert png.size == (48, 32)  # reduced by 5: short side 32 >= REDUCED_SIDE
     assert 32 <= min(jpg.size) < 160  # JPEG: decoded at a smaller DCT scale
     assert close_to(png.getpixel((5, 16)), (0, 0, 0)) and close_to(png.getpixel((42, 16)), (255, 255, 255))
+
+
+@pytest.mark.parametrize("mode, levels", [("I;16", (0, 20000, 65535)), ("I", (0, 20000, 65535)), ("F", (0.0, 78.0, 255.0))])
+def test_a_large_16_bit_greyscale_picture_keeps_its_greys_when_decoded_reduced(tmp_path, monkeypatch, mode, levels):
+    """Not clipped to white before the 65535 -> 255 scaling (it was, for I;16, once reduced)."""
+    import v2a_cli.media.images as images
+
+    monkeypatch.setattr(images, "REDUCED_SIDE", 32)  # "large" scaled down so the test stays small
+    dtype = {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]
+    pixels = np.zeros((96, 96), dtype=dtype)
+    pixels[:, 32:64], pixels[:, 64:] = levels[1], levels[2]
+    Image.fromarray(pixels).save(tmp_path / "deep.tif")
+    with Image.open(tmp_path / "deep.tif") as opened:
+        assert opened.mode == mode
+    image = load_image(tmp_path / "deep.tif")
+    assert image.size == (32, 32)  # reduced by 3
+    expected = [round(level / 257) if mode != "F" else round(level) for level in levels]
+    assert [image.getpixel((x, 16))[0] for x in (5, 16, 28)] == expected

@@ -123,3 +123,73 @@ def test_oga_sound_only_mp4_gif_tif_and_nameless_files_are_known_by_content(tmp_
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(InputError, match="not an image, video or sound file"):
         media_kind(tmp_path / "notes.txt")
+
+
+def test_a_quoted_double_star_glob_does_not_follow_symlink_loops(tmp_path):
+    """A folder argument does not follow linked folders; a `**` pattern now walks the same way (glob's own
+    `**` gave one picture 41 times for one loop, and never ended for two)."""
+    touch(tmp_path / "shots" / "dog.png")
+    touch(tmp_path / "shots" / "sub" / "cat.jpg")
+    (tmp_path / "shots" / "loop").symlink_to(tmp_path / "shots", target_is_directory=True)
+    (tmp_path / "shots" / "sub" / "back").symlink_to(tmp_path / "shots", target_is_directory=True)
+
+    paths, errors = expand_inputs([str(tmp_path / "shots" / "**" / "*.*"), str(tmp_path / "shots" / "**")])
+    assert errors == []
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == ["shots/dog.png", "shots/sub/cat.jpg"]
+    folder, _ = expand_inputs([str(tmp_path / "shots")])
+    assert folder == paths
+
+
+def test_double_star_globs_match_as_glob_does(tmp_path, monkeypatch):
+    for name in ["a.png", "x/b.png", "x/y/c.png", "x/y/d.jpg", "x/.hidden/e.png", "x/.f.png", "z/[1].png"]:
+        touch(tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    for pattern in ["**/*.png", "x/**/*.png", "x/**", "**/y/*.*", "*/**/c.png", "**/*.[pj][np]g", "z/**/[[]1].png"]:
+        import glob
+
+        expected = sorted(m for m in glob.glob(pattern, recursive=True) if Path(m).is_file())
+        paths, _ = expand_inputs([pattern])
+        assert [str(p) for p in paths] == expected, pattern
+        absolute, _ = expand_inputs([str(tmp_path / pattern)])
+        assert [p.relative_to(tmp_path).as_posix() for p in absolute] == expected, pattern
+
+
+def test_a_pipe_and_an_unreadable_folder_say_what_they_are(tmp_path, monkeypatch):
+    import os
+
+    os.mkfifo(tmp_path / "stream.mp4")
+    touch(tmp_path / "locked" / "a.png")
+    real_access = os.access
+    # As if the folder had mode 000 for this user (a test run as root could read it anyway).
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == tmp_path / "locked"
+                        else real_access(path, mode))
+
+    _, errors = expand_inputs([str(tmp_path / "stream.mp4"), str(tmp_path / "locked")])
+    assert [error.path for error in errors] == [str(tmp_path / "stream.mp4"), str(tmp_path / "locked")]
+    assert "not a regular file (a pipe, socket or device)" in str(errors[0])
+    assert "folder cannot be read (permission denied)" in str(errors[1])
+
+
+def test_still_pictures_ffmpeg_opens_are_pictures_not_1_frame_videos(tmp_path):
+    """A PNG named .mp4 (png_pipe) and a clip of exactly one frame (as FFmpeg reads a HEIC photo) are
+    pictures: they get --duration of sound, not 0.04 s; Pillow or FFmpeg decodes them."""
+    import shutil
+
+    import av
+    import numpy as np
+
+    from v2a_cli.media.images import load_image
+    from v2a_cli.testing.media import make_image
+
+    shutil.copy(make_image(tmp_path / "p.png"), tmp_path / "picture.mp4")
+    with av.open(str(tmp_path / "one-frame.mov"), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 200, np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+
+    assert media_kind(tmp_path / "picture.mp4") == "image"
+    assert media_kind(tmp_path / "one-frame.mov") == "image"
+    assert load_image(tmp_path / "picture.mp4").size == (96, 64)
+    still = load_image(tmp_path / "one-frame.mov")  # Pillow cannot read it; FFmpeg's first picture
+    assert still.size == (64, 48) and abs(np.asarray(still, dtype=float).mean() - 200) < 4

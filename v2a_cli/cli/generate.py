@@ -9,10 +9,11 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, progress_bars,
-    report_error, report_note, stderr, stdout,
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, print_output,
+    progress_bars, report_error, report_note, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
+from v2a_cli.errors import V2AError
 
 
 @app.command()
@@ -37,7 +38,7 @@ def generate(
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
-    candidates: int = options.CANDIDATES,
+    candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds per input."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio for a picture (any length; a video gets its own length)."),
@@ -94,8 +95,6 @@ def generate(
     options = checked_generate_options(ctx, options)
     ranks = current_ranks()  # under torchrun: this process's share of the inputs, and its own GPU
     with command_line_checks(ctx):
-        from v2a_cli.errors import V2AError
-
         settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar,
                                   mix_original=mix_original, video_codec=video_codec).validate()
         if boxes is not None and sources != "detect":
@@ -113,6 +112,9 @@ def generate(
         every = plan_outputs(paths, options, output=output, out_dir=out_dir, as_video=as_video) if paths else []
     for note in renamed_outputs(every) if ranks.is_main else []:
         report_note(note)
+    for note in video_only_settings(every, as_video=as_video, start=start, end=end,
+                                    mix_original=mix_original) if ranks.is_main else []:
+        report_note(note)
     # --skip-existing: outputs that exist are not problems; generate_files skips them with a note.
     every, problems = preflight_plans(every, options, overwrite=overwrite or skip_existing, video_codec=video_codec)
     for _, message in problems if ranks.is_main else []:
@@ -124,6 +126,17 @@ def generate(
     for _, message in problems if ranks.is_main else []:
         report_error(message)
     failed += len(problems) if ranks.is_main else 0
+    every, problems, notes = check_video_ranges(every, options)
+    for message in problems if ranks.is_main else []:
+        report_error(message)
+    for note in notes if ranks.is_main else []:
+        report_note(note)
+    failed += len(problems) if ranks.is_main else 0
+    if skip_existing:  # inputs whose outputs all exist: skipped now, so a finished batch loads no model
+        finished = [outputs for outputs in every if all(plan.path.exists() for plan in outputs)]
+        every = [outputs for outputs in every if not all(plan.path.exists() for plan in outputs)]
+        for plan in (plan for outputs in finished for plan in outputs) if ranks.is_main else []:
+            report_note(f"skipped {plan.path}: it exists (--skip-existing)")
     written: list[str] = []
     order = {str(plan.path): i for i, plan in enumerate(p for outputs in every for p in outputs)}
     with process_group(ranks):
@@ -132,6 +145,10 @@ def generate(
                                      device=ranks.device(device), dtype=dtype, bridge_top_k=bridge_top_k,
                                      bridge_temperature=bridge_temperature, detector=detector)
             plans = ranks.shard(every)
+            if explain and pipeline.models.mapper != "bridge" and ranks.is_main:
+                report_note(f"--explain lists the sound classes the zero-shot bridge mixes; the mapper here "
+                            f"({pipeline.models.mapper}) is not the bridge, so there is nothing to list "
+                            "(--mapper bridge to use it)")
             if boxes is not None:
                 from v2a_cli.cli.sources import write_boxes_for
 
@@ -148,7 +165,7 @@ def generate(
                 def on_written(path: Path) -> None:
                     written.append(str(path))
                     if not ranks.distributed:
-                        stdout.print(str(path))
+                        print_output(str(path), bars)
 
                 report = generate_files(
                     pipeline, plans, options, settings,
@@ -177,3 +194,57 @@ def print_explanation(source: str, windows: list[dict]) -> None:
         classes = ", ".join(f"{item['class']} {item['weight']:.2f}" for item in window.get("explain", []))
         stderr.print(f"explain: {source} [{window['start']:.2f}-{window['end']:.2f} s, scene {window['scene']}] "
                      f"{classes}", highlight=False, markup=False, soft_wrap=True)
+
+
+def video_only_settings(plans, *, as_video: bool, start, end, mix_original: float) -> list[str]:
+    """One note per picture input given settings that only videos have (they would be ignored silently)."""
+    from v2a_cli.media.inputs import media_kind
+
+    flags = [flag for flag, given in (("--as-video", as_video), ("--start", start is not None),
+                                      ("--end", end is not None), ("--mix-original", mix_original > 0)) if given]
+    if not flags:
+        return []
+    notes = []
+    for outputs in plans:
+        source = outputs[0].source
+        try:
+            kind = media_kind(source)
+        except V2AError:
+            continue  # reported when its turn comes
+        if kind != "video":
+            verb = "applies" if len(flags) == 1 else "apply"
+            notes.append(f"{source}: {' '.join(flags)} {verb} to videos only; this {kind} gets "
+                         f"{'--duration seconds of ' if kind == 'image' else ''}sound as usual")
+    return notes
+
+
+def check_video_ranges(plans, options) -> tuple[list, list[str], list[str]]:
+    """--start / --end against each video's length, before any model loads: a start at or past the end
+    fails that input; an end past it is clamped to the video's end, with a note saying so.
+    Returns (the plans kept, problems, notes)."""
+    from v2a_cli.media.inputs import media_kind
+    from v2a_cli.media.video import probe_video
+
+    if options.start is None and options.end is None:
+        return list(plans), [], []
+    kept, problems, notes = [], [], []
+    for outputs in plans:
+        source = outputs[0].source
+        try:
+            if media_kind(source) != "video":
+                kept.append(outputs)
+                continue
+            duration = probe_video(source).duration
+        except V2AError:
+            kept.append(outputs)  # reported when its turn comes
+            continue
+        start = options.start or 0.0
+        if start >= duration:
+            problems.append(f"{source}: --start {start:g} s is at or past the video's end ({duration:.2f} s); "
+                            "choose an earlier start")
+            continue
+        if options.end is not None and options.end > duration:
+            notes.append(f"{source}: --end {options.end:g} s is past the video's end ({duration:.2f} s); the sound "
+                         f"ends there ({duration - start:.2f} s long)")
+        kept.append(outputs)
+    return kept, problems, notes

@@ -82,7 +82,7 @@ def interpolate(
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     eta: Optional[float] = options.ETA,
-    candidates: int = options.CANDIDATES,
+    candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout; -1 draws one (printed)."),
     duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
@@ -130,6 +130,7 @@ def interpolate(
     paths = planned_outputs(output, points, concat, overwrite, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+    options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning
 
     # Both ends are read and embedded before anything is generated or written.
     conditions = interpolation_conditions(pipeline, start_source, end_source, points, options, slerp=slerp)

@@ -9,10 +9,10 @@ MAPPER = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub i
 GENERATOR = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id (default cvssp/audioldm-s-full-v2).")
 CLIP = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder).")
 CLAP = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder.")
-PRESET = typer.Option("fast", "--preset", help="fast (dpm, 25 steps) or paper (ddim, 200 steps, guidance 4.5); --steps/--scheduler/--guidance override it.")
+PRESET = typer.Option("fast", "--preset", help="fast (dpm, 25 steps) or paper (ddim, 200 steps, guidance 4.5); a mapper may declare its own (SSV2A: guidance 2.5; paper: 3 candidates); flags override both.")
 STEPS = typer.Option(None, "--steps", help="Denoising steps (default: the preset's; paper: 200 with ddim).")
 SCHEDULER = typer.Option(None, "--scheduler", help="ddim (paper), dpm (fast, ~25 steps) or euler (default: the preset's).")
-GUIDANCE = typer.Option(None, "--guidance", help="AudioLDM classifier-free guidance (default: the preset's; paper: 4.5).")
+GUIDANCE = typer.Option(None, "--guidance", help="AudioLDM classifier-free guidance (default: the mapper's if it declares one, SSV2A 2.5; else the preset's, 4.5).")
 MAPPER_STEPS = typer.Option(None, "--mapper-steps", help="Generative (diffusion) mapper's sampling steps (default: the checkpoint's, e.g. 200).")
 MAPPER_GUIDANCE = typer.Option(None, "--mapper-guidance", help="Generative mapper guidance (paper's best 0.9).")
 NEGATIVE_PROMPT = typer.Option(None, "--negative-prompt", help="Text to steer away from.")
@@ -44,7 +44,7 @@ VAR_SAMPLES = typer.Option(None, "--var-samples", help="SSV2A mapper: variationa
 CYCLE_ITS = typer.Option(None, "--cycle-its", help="SSV2A mapper: Cycle Mix rounds (the preset's: fast 8, paper 64; more = closer to the sources).")
 CYCLE_SAMPLES = typer.Option(None, "--cycle-samples", help="SSV2A mapper: remixes drawn per Cycle Mix round (the preset's: fast 16, paper 64).")
 ETA = typer.Option(None, "--eta", help="DDIM eta (ddim only): 0 deterministic, 1 = AudioLDM's own sampler (default: the preset's; paper: 1).")
-CANDIDATES = typer.Option(1, "--candidates", help="Draw N sounds per output, keep the closest to the condition (CLAP audio cosine; AudioLDM: 3).")
+CANDIDATES = typer.Option(None, "--candidates", help="Draw N sounds per output, keep the closest to the condition (CLAP audio cosine; AudioLDM: 3). Default 1; --preset paper with an SSV2A mapper: 3.")
 
 
 def candidate_note(path, choice: dict) -> str:

@@ -75,6 +75,10 @@ class FrechetResult:
 
 def frechet_report(stats1: GaussianStats, stats2: GaussianStats) -> FrechetResult:
     """Fréchet distance of two fitted sets, as audioldm_eval computes it (see the module docstring)."""
+    if np.array_equal(stats1.mean, stats2.mean) and np.array_equal(stats1.cov, stats2.cov):
+        # A set against itself: exactly 0 (d² of a Gaussian with itself), where the matrix roots of a
+        # singular Σ² would leave round-off of either sign, or an imaginary part, instead.
+        return FrechetResult(0.0, False, None)
     if not (stats1.singular or stats2.singular):
         # Full rank: Σ₁Σ₂ has positive eigenvalues, the reference's sqrtm is finite and real; the symmetric
         # route gives its value to ~1e-12 without its cost.

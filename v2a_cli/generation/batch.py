@@ -226,7 +226,7 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
     """
     from v2a_cli.generation.longform import plan_sound, synthesize_sounds
 
-    options = options.validate()
+    options = pipeline.settle(options.validate())
     settings = settings.validate()
     report = BatchReport()
     estimates = estimate_window_steps(plans, options) if progress else [0] * len(plans)

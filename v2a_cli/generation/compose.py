@@ -49,9 +49,10 @@ def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOpti
         raise InputError(path, "is an audio file; pass it with --audio")
     if source.box is not None:
         from v2a_cli.media.images import load_image
-        from v2a_cli.sources.find import crop
+        from v2a_cli.sources.find import crop_source
 
-        clip = pipeline.clip.encode_images([crop(load_image(path), source.box)])[0]
+        picture = load_image(path)
+        clip = pipeline.clip.encode_images([crop_source(picture, source.box, pipeline.mapper_settings().crops)])[0]
     else:
         clip = pipeline.clip_embedding(path, options)
     ssv2a = getattr(pipeline.mapper, "kind", None) == "ssv2a"
@@ -172,7 +173,7 @@ def compose(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOpti
 
     All conditions are computed (all files read) before anything is generated.
     """
-    options = options.validate()
+    options = pipeline.settle(options.validate())
     seeds = [options.seed + v for v in range(options.variations)]
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
     return pipeline.synthesize_batched(conditions, seeds, options, progress)

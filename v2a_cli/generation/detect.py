@@ -11,6 +11,9 @@ For a video: detection runs on every sampled frame, boxes are matched across fra
 frame aggregate, and they are mixed the same way. An SSV2A mapper with its temporal aggregator
 (agg.pth) maps each frame's own slots and aggregates the per-frame CLAPs, as SSV2A does.
 No box found: the whole picture alone, with a note in the condition's info.
+A mapper's declared settings (`mapper/settings.py`) shape the inputs: how a box is cropped ("box" at
+its own aspect, or SSV2A's "stretch" to the picture's size) and which frames its aggregator sees
+(SSV2A: 64 evenly spaced 512x512 frames per window instead of --fps).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.generation.pipeline import Condition, GenerateOptions, Pipeline, aggregate_frames, ssv2a_sampling
-from v2a_cli.sources.find import FoundSource, crop
+from v2a_cli.sources.find import FoundSource, crop_source
 from v2a_cli.sources.scan import Scan, scan_file, scan_frames
 
 NO_SOURCES_NOTE = "no sound source found above the threshold; the whole picture was used"
@@ -74,14 +77,27 @@ def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOption
         if media_kind(path) == "image":
             scan = scan_file(pipeline.detector, path, max_sources=options.max_sources,
                              threshold=options.detect_threshold)
-            cache[key] = SourcedVisual(scan, pipeline.clip.encode_images([crop(scan.picture, s.box)
+            geometry = pipeline.mapper_settings().crops
+            cache[key] = SourcedVisual(scan, pipeline.clip.encode_images([crop_source(scan.picture, s.box, geometry)
                                                                           for s in scan.found]))
         else:
-            from v2a_cli.media.video import sample_frames
-
-            frames = [f.image for f in sample_frames(path, fps=options.fps, max_seconds=options.max_seconds)]
+            frames = [f.image for f in conditioning_frames(pipeline, path, options, 0.0, options.max_seconds)]
             cache[key] = sourced_frames(pipeline, frames, options)
     return cache[key]
+
+
+def conditioning_frames(pipeline: Pipeline, path: str | Path, options: GenerateOptions, start: float,
+                  end: float | None) -> list:
+    """The frames that condition a span of a video: sampled at `options.fps`, or, for a mapper whose
+    aggregator declares its own frames (SSV2A: 64 evenly spaced, 512x512), those."""
+    declared = pipeline.mapper_settings()
+    if declared.window_frames and getattr(pipeline.mapper, "has_aggregator", False):
+        from v2a_cli.media.video import evenly_spaced_frames
+
+        return evenly_spaced_frames(path, declared.window_frames, start=start, end=end, size=declared.frame_size)
+    from v2a_cli.media.video import iter_frames
+
+    return list(iter_frames(path, fps=options.fps, start=start, end=end))
 
 
 def forget_file(pipeline: Pipeline, path: str | Path) -> None:
@@ -101,7 +117,9 @@ def sourced_frames(pipeline: Pipeline, frames: Sequence[Any], options: GenerateO
     frame_clips = pipeline.clip.encode_images(list(frames))
     whole = aggregate_frames(frame_clips, options.aggregate, options.seed)
     crops = [(k, f) for k, track in enumerate(scan.tracks) for f in sorted(track.boxes)]
-    crop_clips = pipeline.clip.encode_images([crop(frames[f], scan.tracks[k].boxes[f]) for k, f in crops])
+    geometry = pipeline.mapper_settings().crops
+    crop_clips = pipeline.clip.encode_images([crop_source(frames[f], scan.tracks[k].boxes[f], geometry)
+                                              for k, f in crops])
     by_frame: list[list[torch.Tensor]] = [[frame_clips[i]] for i in range(len(frames))]
     by_track: list[list[torch.Tensor]] = [[] for _ in scan.tracks]
     for row, (k, f) in enumerate(crops):
@@ -134,7 +152,8 @@ def sourced_conditions(pipeline: Pipeline, sourced: SourcedVisual, video: bool, 
     for seed in seeds:
         if video and getattr(mapper, "has_aggregator", False):
             # SSV2A's video path: each frame's slots -> one CLAP per frame -> the temporal aggregator.
-            # Frames are rows of one batch (padded with empty slots), drawing in turn from one seed.
+            # Frames are rows of one batch (padded with empty slots) drawing from one generator (seed):
+            # Cycle Mix runs them together, as SSV2A batches a clip's frames.
             width = min(mapper.slots, max(len(slots) for slots in sourced.frame_slots))
             frames = torch.zeros(len(sourced.frame_slots), width, sourced.clips.shape[-1])
             for i, slots in enumerate(sourced.frame_slots):

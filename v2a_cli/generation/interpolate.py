@@ -94,7 +94,7 @@ def interpolate(pipeline: Pipeline, start_source: str | Path, end_source: str | 
                 options: GenerateOptions = GenerateOptions(), *, slerp: bool = False,
                 progress: ProgressCallback | None = None) -> list[np.ndarray]:
     """`steps` waveforms walking from the start's sound to the end's (options.variations is not used)."""
-    options = options.validate()
+    options = pipeline.settle(options.validate())
     conditions = interpolation_conditions(pipeline, start_source, end_source, steps, options, slerp=slerp)
     return pipeline.synthesize_batched(conditions, [options.seed] * steps, options, progress)  # same noise
 

@@ -211,6 +211,11 @@ def plan_source(pipeline: "Pipeline", source: str | Path, options: "GenerateOpti
     cuts = detect_cuts(times, frames, options.scene_threshold) if options.scenes == "auto" else []
     plan = timeline(start, end, cuts)
     info = {"kind": "video", "video_duration": duration, "frames": len(times)}
+    declared = pipeline.mapper_settings()
+    if declared.window_frames and getattr(pipeline.mapper, "has_aggregator", False):
+        # the mapper's aggregator takes its own frames per window (SSV2A: 64 evenly spaced, 512x512)
+        info["aggregator_frames"] = {"per_window": declared.window_frames,
+                                     "size": list(declared.frame_size) if declared.frame_size else None}
     if options.sources == "detect" or getattr(pipeline.mapper, "has_aggregator", False):
         return plan, _sourced_windows(pipeline, path, plan, options, seeds, info), None, info
     clips = torch.stack([_aggregate(frames[window_frames(times, window)], options) for window in plan.windows])
@@ -228,15 +233,15 @@ def _map_windows(pipeline: "Pipeline", clips: torch.Tensor, seed: int, options: 
 
 def _sourced_windows(pipeline: "Pipeline", path: Path, plan: Timeline, options: "GenerateOptions",
                      seeds: Sequence[int], info: dict) -> torch.Tensor:
-    """--sources detect (or SSV2A's temporal aggregator): each window's frames are decoded again, their
+    """--sources detect (or SSV2A's temporal aggregator): each window's frames are decoded again (at
+    --fps, or the frames the mapper's aggregator declares: SSV2A 64 evenly spaced 512x512), their
     sources detected and tracked within the window, and mapped as for a whole clip ([V, W, 512]).
     Each window's sources go to info["window_sources"] (the sidecar's `sources`)."""
-    from v2a_cli.generation.detect import sourced_conditions, sourced_frames
-    from v2a_cli.media.video import iter_frames
+    from v2a_cli.generation.detect import conditioning_frames, sourced_conditions, sourced_frames
 
     rows = []
     for k, window in enumerate(plan.windows):
-        images = [f.image for f in iter_frames(path, fps=options.fps, start=window.frames_from, end=window.frames_to)]
+        images = [f.image for f in conditioning_frames(pipeline, path, options, window.frames_from, window.frames_to)]
         sourced = sourced_frames(pipeline, images, options)
         info.setdefault("window_sources", []).append({"start": round(window.start, 4), "end": round(window.end, 4),
                                                       **sourced.info()})

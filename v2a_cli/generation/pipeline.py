@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
 from v2a_cli.models_config import ModelsConfig
+
+if TYPE_CHECKING:
+    from v2a_cli.mapper.settings import MapperSettings
 from v2a_cli.validation import MAX_CANDIDATES  # noqa: F401  (--candidates' limit; kept importable here)
 
 ProgressCallback = Callable[[int, int], None]
@@ -39,6 +42,9 @@ PRESETS: dict[str, dict[str, object]] = {
               "var_samples": 64, "cycle_its": 64, "cycle_samples": 64},
 }
 DEFAULT_PRESET = "fast"
+# The settings a preset or a mapper's declared settings (`mapper/settings.py`) may set; the sidecar
+# records where each one came from.
+SAMPLER_FIELDS = ("steps", "scheduler", "guidance", "eta", "candidates", "var_samples", "cycle_its", "cycle_samples")
 JOINS = ("continue", "crossfade")
 SCENE_MODES = ("auto", "off")
 
@@ -75,17 +81,28 @@ class GenerateOptions:
     var_samples: int | None = 16  # SSV2A mapper: variational draws averaged (preset "fast"; None: its default, 64)
     cycle_its: int | None = 8  # SSV2A mapper: Cycle Mix rounds (preset "fast"; None: its default, 64)
     cycle_samples: int | None = 16  # SSV2A mapper: remixes drawn per round (preset "fast"; None: its default, 64)
+    preset: str | None = None  # the preset these options were made from (`from_preset`); None: taken as given
+    flags: tuple[str, ...] = ()  # fields set explicitly in `from_preset`: they win over the preset and the mapper
+    settled: tuple[tuple[str, str], ...] = ()  # after `Pipeline.settle`: (sampler field, where its value came from)
 
     @classmethod
     def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> "GenerateOptions":
-        """The preset's steps/scheduler/guidance; any override that is not None wins."""
+        """The preset's steps/scheduler/guidance; any override that is not None wins (and is a flag:
+        `Pipeline.settle` keeps it over the mapper's declared settings)."""
         if name not in PRESETS:
             raise V2AError(f"--preset {name}: expected one of {', '.join(PRESETS)}")
+        given = {key: value for key, value in overrides.items() if value is not None}
         settings = dict(PRESETS[name])
-        settings.update({key: value for key, value in overrides.items() if value is not None})
+        settings.update(given)
         if settings.get("scheduler") != "ddim" and overrides.get("eta") is None:
             settings.pop("eta", None)  # the preset's DDIM eta does not follow it to another scheduler
-        return cls(**settings)
+        return cls(**settings, preset=name, flags=tuple(sorted(given)))
+
+    @property
+    def origins(self) -> dict[str, str]:
+        """Where each sampler setting came from (`SAMPLER_FIELDS`): flag | mapper | preset | default, or
+        "given" for options built field by field; empty before `Pipeline.settle`."""
+        return dict(self.settled)
 
     def validate(self) -> "GenerateOptions":
         """Every numeric field finite and in its range (v2a_cli/validation.py), names known; seed -1 made random.
@@ -115,6 +132,35 @@ class GenerateOptions:
             raise V2AError(f"--eta {self.eta:g} applies to --scheduler ddim only (got {self.scheduler})")
         seed = resolve_seed(self.seed)
         return self if seed == self.seed else replace(self, seed=seed)
+
+
+def settle_options(options: GenerateOptions, declared: "MapperSettings") -> GenerateOptions:
+    """The options a run uses with a mapper that declares `declared`: for options made `from_preset`,
+    each sampler field comes from a flag if one was given, else from the mapper's declared values for
+    that preset, else from the preset, else the default; options built field by field are taken as
+    given. The result records each field's origin (`origins`); settling twice changes nothing."""
+    from dataclasses import replace
+
+    if options.settled:
+        return options
+    if options.preset is None:
+        return replace(options, settled=tuple((name, "given") for name in SAMPLER_FIELDS))
+    preset = PRESETS[options.preset]
+    mapper = declared.sampler_values(options.preset)
+    changes: dict[str, object] = {}
+    origins: list[tuple[str, str]] = []
+    for name in SAMPLER_FIELDS:
+        if name in options.flags:
+            origin = "flag"
+        elif name in mapper:
+            changes[name] = mapper[name]
+            origin = "mapper"
+        elif name in preset and getattr(options, name) == preset[name]:
+            origin = "preset"
+        else:
+            origin = "default"
+        origins.append((name, origin))
+    return replace(options, **changes, settled=tuple(origins)).validate()
 
 
 AUTO_CPU_BATCH = 4  # --batch-size auto off CUDA: no free-memory probe there, and bigger batches gain little
@@ -259,6 +305,21 @@ class Pipeline:
 
         return load_mapper(self.models.mapper, device=self.device, models=self.models)
 
+    def mapper_settings(self) -> "MapperSettings":
+        """The generation settings the mapper declares (`mapper/settings.py`); the bridge declares none."""
+        from v2a_cli.mapper.settings import NO_SETTINGS, declared_settings
+
+        return NO_SETTINGS if self.models.mapper == "bridge" else declared_settings(self.mapper)
+
+    def settle(self, options: GenerateOptions) -> GenerateOptions:
+        """`options` as this pipeline's mapper runs them (`settle_options`); loads the mapper when the
+        options come from a preset (options built field by field are taken as given)."""
+        if options.settled:
+            return options
+        from v2a_cli.mapper.settings import NO_SETTINGS
+
+        return settle_options(options, self.mapper_settings() if options.preset is not None else NO_SETTINGS)
+
     # -- sources -> CLIP / CLAP embeddings --------------------------------------------------------
     def clip_embedding(self, path: str | Path, options: GenerateOptions = GenerateOptions()) -> torch.Tensor:
         """[512] CLIP image embedding of an image, or aggregated frames of a video."""
@@ -374,6 +435,7 @@ class Pipeline:
         kept, as AudioLDM's `n_candidate_gen_per_text`. `report`, when given, receives one dict per row
         (chosen candidate, its seed, every candidate's cosine).
         """
+        options = self.settle(options)
         count = options.candidates
         if count == 1:
             waves = self._generate(embeddings, list(seeds), options, progress)
@@ -435,6 +497,7 @@ class Pipeline:
                            progress: ProgressCallback | None = None, *,
                            report: list[dict] | None = None) -> list[np.ndarray]:
         """One waveform per condition (row i with seeds[i]), generated `batch_size(options)` at a time."""
+        options = self.settle(options)
         waves: list[np.ndarray] = []
         batch_size = self.batch_size(options)
         for first in range(0, len(embeddings), batch_size):
@@ -455,12 +518,12 @@ class Pipeline:
         sound for options.duration seconds; longer than one generator window, it is windowed and joined."""
         from v2a_cli.generation.longform import render
 
-        return render(self, source, options, seeds, progress=progress, on_plan=on_plan)
+        return render(self, source, self.settle(options), seeds, progress=progress, on_plan=on_plan)
 
     def generate_audio(self, sources: Sequence[str | Path], options: GenerateOptions = GenerateOptions(),
                        progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Python API: one waveform per source and variation (source-major), errors raised."""
-        options = options.validate()
+        options = self.settle(options.validate())
         waves: list[np.ndarray] = []
         for source in sources:
             seeds = [options.seed + variation for variation in range(options.variations)]

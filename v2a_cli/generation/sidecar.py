@@ -3,7 +3,8 @@
 What it holds (docs/long-video.md): the v2a version, each model's spec and the revision (Hub) or
 content hash (local files) it resolved to, every generation setting, the seed, and `windows`: the
 windows covering the output in order, each with its seconds, scene, noise seed and, with the
-zero-shot bridge, the sound classes and weights it mixed (`explain`). Other parts add their keys in
+zero-shot bridge, the sound classes and weights it mixed (`explain`); `settings_from` says where
+each sampler setting came from (a flag, the mapper's declared settings, the preset, the default). Other parts add their keys in
 `build_sidecar` (one dict, one place).
 """
 
@@ -44,6 +45,8 @@ def build_sidecar(pipeline: "Pipeline", options: "GenerateOptions", track: "Soun
     """The sidecar of variation `variation` of `track`, written to `output`."""
     from v2a_cli import __version__
 
+    options = pipeline.settle(options)
+    settings = {key: value for key, value in dataclasses.asdict(options).items() if key not in ("flags", "settled")}
     return {
         "format": SIDECAR_FORMAT,
         "v2a": __version__,
@@ -54,8 +57,10 @@ def build_sidecar(pipeline: "Pipeline", options: "GenerateOptions", track: "Soun
         "covered": {"start": round(track.timeline.start, 4), "end": round(track.timeline.end, 4)},
         "scene_cuts": [round(cut, 4) for cut in track.timeline.cuts],
         "models": model_provenance(pipeline, track.kind),
-        "settings": {**dataclasses.asdict(options), "device": str(pipeline.device), "dtype": str(pipeline.dtype),
+        "settings": {**settings, "device": str(pipeline.device), "dtype": str(pipeline.dtype),
                      "bridge_top_k": pipeline.bridge_top_k, "bridge_temperature": pipeline.bridge_temperature},
+        # where each sampler setting came from: flag | mapper | preset | default (| given: Python options)
+        "settings_from": options.origins,
         "input": {key: value for key, value in track.info.items() if key not in SOURCE_KEYS},
         "sources": sources_record(track.info),
         "windows": window_records(track)[variation],

@@ -34,12 +34,17 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         background.paste(image, mask=image.getchannel("A"))
         return background
     if image.mode in HIGH_BIT_MODES:
-        # PIL clips these to 0..255 instead of scaling; 16-bit PNGs (0..65535) would turn white.
-        pixels = np.asarray(image, dtype=np.float32)
-        if image.mode != "F":
-            pixels = pixels / 257.0
-        image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), mode="L")
+        image = _high_bit_to_grey(image)
     return image.convert("RGB")
+
+
+def _high_bit_to_grey(image: Image.Image) -> Image.Image:
+    """16/32-bit greyscale as 8-bit "L", scaled (65535 -> 255; F taken as 0..255). PIL's own convert
+    clips these to 0..255 instead of scaling: 16-bit pictures (0..65535) would turn white."""
+    pixels = np.asarray(image, dtype=np.float32)
+    if image.mode != "F":
+        pixels = pixels / 257.0
+    return Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), mode="L")
 
 
 def load_image(path: str | Path) -> Image.Image:
@@ -63,6 +68,9 @@ def load_image(path: str | Path) -> Image.Image:
                 upright = ImageOps.exif_transpose(_reduced(opened))
                 return _to_rgb(upright)
     except UnidentifiedImageError:
+        still = _still_from_ffmpeg(path)  # a picture FFmpeg reads and Pillow does not (HEIC, a 1-frame clip)
+        if still is not None:
+            return still
         raise InputError(path, "not an image that can be read (is the extension right?); re-export it as JPEG or PNG") from None
     except Image.DecompressionBombError:
         raise InputError(path, "image is too large to load safely; scale it down") from None
@@ -72,11 +80,29 @@ def load_image(path: str | Path) -> Image.Image:
         raise InputError(path, f"truncated or corrupt image ({first_line(exc)}); re-export it") from None
 
 
+def _still_from_ffmpeg(path: Path) -> Image.Image | None:
+    """The first picture of a file that FFmpeg decodes (HEIC/AVIF photos, a 1-frame video) as RGB, reduced
+    like any other large picture; None when FFmpeg does not read a picture from it."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            if not container.streams.video:
+                return None
+            for frame in container.decode(container.streams.video[0]):
+                return _to_rgb(_reduced(frame.to_image()))
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    return None
+
+
 def _reduced(image: Image.Image) -> Image.Image:
     """`image` shrunk by a whole factor while its short side stays >= REDUCED_SIDE (as it is when small)."""
     factor = min(image.size) // REDUCED_SIDE
     if factor < 2:
         return image
-    if image.mode not in REDUCIBLE_MODES:
+    if image.mode in HIGH_BIT_MODES and image.mode not in REDUCIBLE_MODES:  # I;16: scaled, not clipped
+        image = _high_bit_to_grey(image)
+    elif image.mode not in REDUCIBLE_MODES:
         image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
     return image.reduce(factor)

@@ -89,6 +89,8 @@ def _probe(path: Path) -> MediaKind | None:
 
     try:
         with av.open(str(path), metadata_errors="replace") as container:
+            if container.streams.video and not container.streams.audio and _still_picture(container):
+                return "image"  # a PNG named .mp4, a HEIC photo: a picture, not a 1-frame video
             if container.streams.video:
                 return "video"
             if container.streams.audio:
@@ -96,6 +98,13 @@ def _probe(path: Path) -> MediaKind | None:
     except (av.FFmpegError, OSError, ValueError):
         pass
     return None
+
+
+def _still_picture(container: "av.container.InputContainer") -> bool:
+    """Whether FFmpeg reads the file as a single picture: an image demuxer (png_pipe, image2, ...) or a
+    video stream that declares exactly one frame."""
+    name = container.format.name or ""
+    return name.endswith("_pipe") or name.startswith("image2") or container.streams.video[0].frames == 1
 
 
 def is_media_file(path: Path) -> bool:
@@ -108,13 +117,85 @@ def _folder_files(folder: Path) -> list[Path]:
 
 
 def _glob_files(pattern: str) -> list[Path]:
-    matches = glob.glob(os.path.expanduser(pattern), recursive=True)
+    pattern = os.path.expanduser(pattern)
+    if "**" in pattern:
+        matches = _recursive_glob(pattern)
+    else:  # no recursion, so no symbolic-link loops to follow
+        matches = glob.glob(pattern)
     return sorted((Path(m) for m in matches if is_media_file(Path(m))), key=lambda p: str(p))
+
+
+def _recursive_glob(pattern: str) -> list[str]:
+    """A `**` pattern matched as glob does, but walking folders without following symbolic links to
+    folders, as a folder argument is listed: glob's own `**` follows them, and a link loop gives the same
+    files again and again (one loop) or never ends (two)."""
+    import re
+
+    parts = pattern.split(os.sep)
+    fixed = []  # the folder the pattern starts from: its parts before the first wildcard
+    for part in parts[:-1]:
+        if any(char in part for char in GLOB_CHARS):
+            break
+        fixed.append(part)
+    root = os.sep.join(fixed) if fixed else "."
+    if pattern.startswith(os.sep) and not fixed[1:]:
+        root = os.sep
+    if not os.path.isdir(root):
+        return []
+    rest = parts[len(fixed):]
+    expression = ""
+    for index, part in enumerate(rest):
+        last = index == len(rest) - 1
+        if part == "**":
+            expression += ".*" if last else "(?:[^/]+/)*"  # any number of folders (none included)
+        else:
+            segment = _segment_regex(part)
+            expression += segment + ("" if last else "/")
+    matcher = re.compile(expression + r"\Z", re.DOTALL)
+    found = []
+    for folder, folders, files in os.walk(root):  # followlinks=False: a linked folder is not entered
+        folders[:] = sorted(name for name in folders if not name.startswith("."))  # as glob: no hidden folders
+        relative = os.path.relpath(folder, root)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        for name in files:
+            if matcher.match(prefix + name):
+                path = os.path.join(folder, name)
+                found.append(path if fixed else os.path.relpath(path))
+    return found
+
+
+def _segment_regex(part: str) -> str:
+    import re
+
+    out = "" if part.startswith(".") else "(?!\\.)"  # as glob: '*' does not match a leading dot
+    index = 0
+    while index < len(part):
+        char = part[index]
+        if char == "*":
+            out += "[^/]*"
+        elif char == "?":
+            out += "[^/]"
+        elif char == "[":
+            end = part.find("]", index + 2 if part[index + 1:index + 2] in ("!", "]") else index + 1)
+            if end < 0:
+                out += re.escape(char)
+            else:
+                inner = part[index + 1:end]
+                if inner.startswith("!"):
+                    inner = "^" + inner[1:]
+                out += "[" + inner.replace("\\", "\\\\").replace("[", "\\[") + "]"
+                index = end
+        else:
+            out += re.escape(char)
+        index += 1
+    return out
 
 
 def _expand_one(item: str) -> list[Path]:
     path = Path(item).expanduser()
     if path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise InputError(item, "folder cannot be read (permission denied); check its permissions")
         files = _folder_files(path)
         if not files:
             raise InputError(item, f"folder has no media files; supported: {_supported_list()}")
@@ -122,6 +203,9 @@ def _expand_one(item: str) -> list[Path]:
     if path.is_file():
         media_kind(path)  # raises for an unknown extension
         return [path]
+    if path.exists() or path.is_symlink():  # a pipe, a socket, a device, a link to nothing
+        what = "a link to nothing" if not path.exists() else "not a regular file (a pipe, socket or device)"
+        raise InputError(item, f"{what}; give a picture, video or sound file (save a stream to a file first)")
     if any(char in item for char in GLOB_CHARS):
         files = _glob_files(item)
         if not files:
@@ -178,7 +262,8 @@ def open_input(path: str | Path, what: str = "video or audio") -> Iterator[av.co
     try:
         container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError:
-        raise InputError(path, f"not a {what} file that can be read, or truncated; re-export it") from None
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise InputError(path, f"not {article} {what} file that can be read, or truncated; re-export it") from None
     try:
         yield container
     except av.FFmpegError as exc:

@@ -297,3 +297,64 @@ def iter_frames(path: str | Path, *, fps: float = 1.0, start: float = 0.0,
                 converted = (frame, _upright(frame.to_image(), _normalized_rotation(frame.rotation)))
             yield SampledFrame(time=t, image=converted[1])
             index += 1
+
+
+def evenly_spaced_indices(available: int, count: int) -> list[int]:
+    """`count` indices evenly spaced over `available` frames, first and last included, rounded to the
+    nearest (repeats when there are fewer frames than `count`): the frames SSV2A's `extract_frames`
+    takes from a clip, round(linspace(0, L - 1, count))."""
+    import numpy as np
+
+    if available < 1 or count < 1:
+        raise ValueError(f"need at least one frame and one pick, got {available} and {count}")
+    return np.round(np.linspace(0, available - 1, count)).astype(int).tolist()
+
+
+def frame_times(path: str | Path, *, start: float = 0.0, end: float | None = None) -> list[float]:
+    """Times (seconds from the stream's start) of every decoded frame shown from `start` to before
+    `end`; when none starts in that span, the time `start` itself (the frame on screen then)."""
+    path = Path(path)
+    with open_input(path, "video") as container:
+        stream = find_video_stream(container, path)
+        stream.thread_type = "AUTO"
+        cursor = _FrameCursor(container, stream)
+        if cursor.frame_at(start) is None:
+            raise InputError(path, "no video frame could be decoded; the file is damaged or truncated; re-export it")
+        times = [cursor.shown[0]] if cursor.shown is not None and cursor.shown[0] >= start - TIME_EPSILON else []
+        following = cursor.ahead
+        while True:
+            item = following if following is not None else cursor._next()
+            following = None
+            if item is None or (end is not None and item[0] >= end - TIME_EPSILON):
+                break
+            if item[0] >= start - TIME_EPSILON:
+                times.append(item[0])
+    return times or [start]
+
+
+def evenly_spaced_frames(path: str | Path, count: int, *, start: float = 0.0, end: float | None = None,
+                         size: tuple[int, int] | None = None) -> list[SampledFrame]:
+    """`count` upright RGB frames evenly spaced over the frames shown in [start, end) (`evenly_spaced_indices`
+    of `frame_times`), each resized to `size` (bicubic) when given: SSV2A's frames for its temporal
+    aggregator (64 per clip at 512x512; `ssv2a/data/utils.py` `extract_frames`). Decodes the span twice
+    (once for the frame times, once for the chosen frames), holding one frame at a time."""
+    path = Path(path)
+    times = frame_times(path, start=start, end=end)
+    picks = [times[i] for i in evenly_spaced_indices(len(times), count)]
+    frames: list[SampledFrame] = []
+    with open_input(path, "video") as container:
+        stream = find_video_stream(container, path)
+        stream.thread_type = "AUTO"
+        cursor = _FrameCursor(container, stream)
+        converted: tuple[av.VideoFrame | None, Image.Image | None] = (None, None)
+        for t in picks:
+            frame = cursor.frame_at(t)
+            if frame is None:
+                raise InputError(path, "no video frame could be decoded; the file is damaged or truncated; re-export it")
+            if converted[0] is not frame:
+                image = _upright(frame.to_image(), _normalized_rotation(frame.rotation))
+                if size is not None and image.size != tuple(size):
+                    image = image.resize(tuple(size), Image.Resampling.BICUBIC)
+                converted = (frame, image)
+            frames.append(SampledFrame(time=t, image=converted[1]))
+    return frames

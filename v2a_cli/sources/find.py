@@ -83,3 +83,26 @@ def crop(image: Any, box: Sequence[float] | None) -> Any:
     x0, y0 = max(0, math.floor(box[0])), max(0, math.floor(box[1]))
     x1, y1 = min(image.size[0], math.ceil(box[2])), min(image.size[1], math.ceil(box[3]))
     return image.crop((x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)))
+
+
+def stretched_crop(image: Any, box: Sequence[float] | None) -> Any:
+    """SSV2A's crop (`ssv2a/data/detect.py` `yolo_detect`): the box, its edges rounded to the nearest
+    pixel as PIL's `crop` rounds them, resized to the whole picture's size (bicubic), so CLIP's
+    centre crop loses none of it (an elongated box arrives stretched). None: the picture itself."""
+    from PIL import Image
+
+    if box is None:
+        return image
+    width, height = image.size
+    x0, y0, x1, y1 = (int(round(v)) for v in box)  # what PIL's Image.crop does with a float box
+    x0, y0 = min(max(0, x0), width - 1), min(max(0, y0), height - 1)  # a box reaching outside is clamped
+    x1, y1 = min(max(x1, x0 + 1), width), min(max(y1, y0 + 1), height)  # at least one pixel
+    return image.crop((x0, y0, x1, y1)).resize(image.size, Image.Resampling.BICUBIC)
+
+
+CROPPERS = {"box": crop, "stretch": stretched_crop}  # MapperSettings.crops -> how a source is cut out
+
+
+def crop_source(image: Any, box: Sequence[float] | None, geometry: str = "box") -> Any:
+    """A source's pixels for CLIP, cut out as the mapper declares (`MapperSettings.crops`)."""
+    return CROPPERS[geometry](image, box)

@@ -5,6 +5,8 @@
 - VGGish (`vggish-10086976.pth` layout: plain state dict), narrow.
 - Wav2CLIP (`Wav2CLIP.pt` layout: `audio_encoder.*`, `audio_transform.*`), narrow ResNet, 512-d output
   (the tiny CLIP's embedding size, so CS can be computed).
+- PaSST (`passt-s-f128-p16-s10-ap.476-swa.pt` layout: plain state dict of the network), 128-d, 2 blocks of
+  2 heads, the real patch grid (12 x 99) and 527 classes.
 Files are written with `torch.save`, so the loaders' `torch.load(weights_only=True)` path runs on them.
 """
 
@@ -21,6 +23,7 @@ VGGISH_CHANNELS = (4, 8, 8, 8, 16, 16)
 VGGISH_HIDDEN = 32
 WAV2CLIP_STEM, WAV2CLIP_WIDTHS, WAV2CLIP_BLOCKS = 8, (8, 8, 16, 16), (2, 2, 2, 2)
 CLIP_DIM = 512
+PASST_DIM, PASST_DEPTH, PASST_HIDDEN = 128, 2, 512
 
 
 def _slaney_mel_filters(sample_rate: int, n_fft: int, mels: int, fmin: float, fmax: float) -> np.ndarray:
@@ -126,6 +129,21 @@ def build_wav2clip(path: str | Path, seed: int = 2) -> Path:
     return _save(dict(model.state_dict()), path)
 
 
+def build_passt(path: str | Path, seed: int = 3) -> Path:
+    import torch
+
+    from v2a_cli.evaluation.passt import PaSST
+
+    torch.manual_seed(seed)
+    model = PaSST(dim=PASST_DIM, depth=PASST_DEPTH, hidden=PASST_HIDDEN)
+    for name, parameter in model.named_parameters():
+        if name.endswith("token") or "pos_embed" in name:  # zeros in the constructor; PaSST's init draws them
+            torch.nn.init.trunc_normal_(parameter, std=0.02)
+        elif name.startswith("head") and name.endswith("weight") and parameter.ndim == 2:
+            torch.nn.init.normal_(parameter, std=0.5)  # PaSST's init zeroes the heads: logits would not vary
+    return _save(dict(model.state_dict()), path)
+
+
 def _save(checkpoint: dict, path: str | Path) -> Path:
     import torch
 
@@ -136,10 +154,11 @@ def _save(checkpoint: dict, path: str | Path) -> Path:
 
 
 def build_eval_models(folder: str | Path) -> dict[str, str]:
-    """Write the three networks under `folder`; returns {"panns": path, "vggish": path, "wav2clip": path}."""
+    """Write the networks under `folder`; returns {"panns": path, "vggish": path, "wav2clip": path, "passt": path}."""
     folder = Path(folder)
     return {
         "panns": str(build_panns(folder / "panns" / "Cnn14_16k_mAP=0.438.pth")),
         "vggish": str(build_vggish(folder / "vggish" / "vggish-10086976.pth")),
         "wav2clip": str(build_wav2clip(folder / "wav2clip" / "Wav2CLIP.pt")),
+        "passt": str(build_passt(folder / "passt" / "passt-s-f128-p16-s10-ap.476-swa.pt")),
     }

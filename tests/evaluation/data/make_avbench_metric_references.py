@@ -6,7 +6,8 @@ Not a test and not run by CI (v2a does not depend on av-benchmark). Usage:
     PYTHONPATH=<v2a checkout> python make_avbench_metric_references.py SRC
 
 Inputs are the feature sets of make_metric_references.py's `cases()` (the test builds them too). The
-functions run are `av_bench/metrics/kl.compute_kl` (KL(gt ‖ pred) from log_softmax / logsigmoid with
+functions run are `av_bench/metrics/fad.compute_fd` (FD_PaSST, FD_PANNs, FD_VGG; -1 where it fails),
+`av_bench/metrics/kl.compute_kl` (KL(gt ‖ pred) from log_softmax / logsigmoid with
 `log_target=True`, as `evaluate.py` calls it for KL-PANNS and KL-PASST) and `metrics/isc.compute_isc`
 (rng_seed 2020, shuffled, 10 splits). Only those modules are loaded (they import torch and numpy only).
 """
@@ -31,10 +32,12 @@ def main(src: str) -> None:
 
     cases = _load("make_metric_references", Path(__file__).with_name("make_metric_references.py")).cases()
     metrics = Path(src) / "av_bench" / "metrics"
-    kl, isc = (_load(f"av_bench_{name}", metrics / f"{name}.py") for name in ("kl", "isc"))
+    kl, isc, fad = (_load(f"av_bench_{name}", metrics / f"{name}.py") for name in ("kl", "isc", "fad"))
     results = {}
     for name, data in cases.items():
-        if name.startswith("is_"):
+        if name.startswith("fd_"):
+            results[name] = {"frechet_distance": float(fad.compute_fd(data["a"], data["b"]))}
+        elif name.startswith("is_"):
             score = isc.compute_isc(torch.from_numpy(data["logits"]), feat_layer_name=None, splits=10,
                                     samples_shuffle=True, rng_seed=2020)
             results[name] = {"mean": score["inception_score_mean"], "std": score["inception_score_std"]}
@@ -45,7 +48,7 @@ def main(src: str) -> None:
             results[name] = {"kl": values["kl_softmax"], "kl_sigmoid": values["kl_sigmoid"],
                              "kl_identical": same["kl_softmax"], "kl_sigmoid_identical": same["kl_sigmoid"]}
     out = Path(__file__).with_name("avbench_metric_references.json")
-    out.write_text(json.dumps({"source": "av-benchmark 050a5cd av_bench/metrics/kl.py, isc.py", "results": results},
+    out.write_text(json.dumps({"source": "av-benchmark 050a5cd av_bench/metrics/fad.py, kl.py, isc.py", "results": results},
                               indent=1) + "\n")
     print(json.dumps(results, indent=1))
 

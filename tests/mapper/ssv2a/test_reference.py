@@ -37,6 +37,16 @@ def test_cycle_mix_matches_ssv2a(variant, its, samples, draws):
     assert _max_diff(ours, ref[f"cycle_{its}_{samples}_{draws}"]) <= TOL
 
 
+@pytest.mark.parametrize("variant", ["mlp_deterministic", "mlp_variational", "mlp_generator_guidance"])
+@pytest.mark.parametrize("its,samples,draws", [(0, 1, 1), (2, 3, 4)])
+def test_rows_sharing_one_seed_match_ssv2a_s_batch(variant, its, samples, draws):
+    """A video's frames: all rows from one generator, as SSV2A's batched cycle_mix after one seed."""
+    mapper = load_mapper(str(DATA / variant / "ssv2a.pth"))
+    ref = load_file(str(DATA / variant / "outputs.safetensors"))
+    ours = mapper.map_slots(ref["clips"], seed=SEEDS[0], var_samples=draws, cycle_its=its, cycle_samples=samples)
+    assert _max_diff(ours, ref[f"cycle_batch_{its}_{samples}_{draws}"]) <= TOL
+
+
 def test_global_only_map_is_one_slot():
     mapper = load_mapper(str(DATA / "mlp_variational"))
     clip = load_file(str(DATA / "mlp_variational" / "outputs.safetensors"))["clips"][:, 0]

@@ -9,12 +9,14 @@ generator; the remixer mixes all slots into one CLAP; Cycle Mix repeats the remi
 each time drawing `cycle_samples` remixes and keeping the one whose similarity to the sources' own
 CLAPs is most even (lowest standard deviation), and feeding the best one back in as the global slot.
 Variational networks average `var_samples` draws per step. Row i of a batch draws from a torch
-Generator seeded with seeds[i]; the same seed gives the same output.
+Generator seeded with seeds[i]; the same seed gives the same output. With one `seed` for the whole
+batch (a video's frames) the rows run through Cycle Mix together, ROW_GROUP at a time, drawing from
+one generator as SSV2A's batch draws from its global one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -22,8 +24,10 @@ import torch
 from v2a_cli.errors import V2AError
 from v2a_cli.mapper.ssv2a.layers import draw_noise, mean_of_draws
 from v2a_cli.mapper.ssv2a.networks import SSV2ANetworks
+from v2a_cli.mapper.settings import SSV2A_SETTINGS, MapperSettings
 
 REMIX_CHUNK = 8  # remix samples run through the networks together (bounds the noise held in memory)
+ROW_GROUP = 8
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,14 @@ class SSV2AMapper:
         return self.networks.aggregator is not None
 
     @property
+    def generation_settings(self) -> MapperSettings:
+        """SSV2A's scripts' settings (guidance 2.5, stretched crops; with agg.pth, 64 evenly spaced
+        512x512 frames per window for the aggregator; see v2a_cli/mapper/settings.py)."""
+        if self.has_aggregator:
+            return SSV2A_SETTINGS
+        return replace(SSV2A_SETTINGS, window_frames=None, frame_size=None)
+
+    @property
     def device(self) -> torch.device:
         return next(self.networks.parameters()).device
 
@@ -112,11 +124,12 @@ class SSV2AMapper:
         sampling = self.sampling(var_samples, cycle_its, cycle_samples)
         padded = torch.zeros(slots.shape[0], self.slots, self.clip_dim, device=self.device)
         padded[:, : slots.shape[1]] = slots.to(self.device, torch.float32)
-        rows = []
-        shared = _generator(seed, self.device) if seeds is None else None
-        for i in range(len(padded)):
-            generator = shared if seeds is None else _generator(int(seeds[i]), self.device)
-            rows.append(self.cycle_mix(padded[i: i + 1], sampling, generator)[0])
+        if seeds is None:  # one generator for the batch: rows go through Cycle Mix together, as SSV2A batches
+            shared = _generator(seed, self.device)
+            return torch.cat([self.cycle_mix(padded[i: i + ROW_GROUP], sampling, shared)
+                              for i in range(0, len(padded), ROW_GROUP)]).float().cpu()
+        rows = [self.cycle_mix(padded[i: i + 1], sampling, _generator(int(seeds[i]), self.device))[0]
+                for i in range(len(padded))]
         return torch.stack(rows).float().cpu()
 
     @torch.inference_mode()

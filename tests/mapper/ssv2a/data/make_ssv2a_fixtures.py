@@ -13,7 +13,8 @@ seeded normal, so no zero-initialised layer hides a mistake), saves it in SSV2A'
 (`<variant>/ssv2a.json` + `ssv2a.pth`, and `agg.pth` for the aggregator), and writes the inputs and
 the original code's outputs into `<variant>/outputs.safetensors`. Sampled outputs are produced after
 `torch.manual_seed(seed)`, one row per seed, so v2a's per-row torch.Generator(seed) sees the same
-random stream.
+random stream; `cycle_batch_*` maps all rows in one call after `torch.manual_seed(SEEDS[0])`, as
+SSV2A's video path maps a clip's frames (v2a: `map_slots(..., seed=SEEDS[0])`).
 """
 
 from __future__ import annotations
@@ -161,6 +162,11 @@ def main(argv: list[str]) -> None:
                         rows.append(model.cycle_mix(clips[row: row + 1], its=its, var_samples=draws,
                                                     samples=samples, shuffle=True)[0])
                     tensors[f"cycle_{its}_{samples}_{draws}"] = torch.stack(rows)
+                    # all rows in one call after one seed: how SSV2A's video path maps a clip's frames
+                    torch.manual_seed(SEEDS[0])
+                    random.seed(SEEDS[0])
+                    tensors[f"cycle_batch_{its}_{samples}_{draws}"] = model.cycle_mix(
+                        clips, its=its, var_samples=draws, samples=samples, shuffle=True)
             elif mode == "encoders":
                 x = torch.randn(4, CLIP_DIM, generator=data_gen)
                 tensors["clips"] = x
