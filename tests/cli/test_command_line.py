@@ -39,6 +39,8 @@ WRONG = {
     "compose weight zero": (["compose", "--text", "rain:0", "-o", "{out}/x.wav"], "positive", "compose"),
     "interpolate two ends": (["interpolate", "{image}", "--to", "{image}", "--to-text", "rain", "-o", "{out}"],
                              "exactly one", "interpolate"),
+    "a duration of no samples": (["generate", "{image}", "-o", "{out}/x.wav", "--duration", "1e-9"],
+                                 "--duration 1e-09: must be from 0.01 to 86400", "generate"),
     "extract min above max": (["extract", "--data", "{out}", "--out", "{out}/cache", "--min-seconds", "20",
                                "--max-seconds", "10"], "--min-seconds 20: must be at most --max-seconds", "extract"),
 }

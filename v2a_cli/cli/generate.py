@@ -24,8 +24,8 @@ def generate(
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-d", help="Folder for outputs named after the inputs (default: current folder)."),
     as_video: bool = typer.Option(False, "--as-video", help="With --out-dir: write video inputs as a copy of the video with the new soundtrack."),
     overwrite: bool = options.OVERWRITE,
-    skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave outputs that already exist alone (a note each) and make the rest: rerun a stopped batch."),
-    sidecar: bool = typer.Option(False, "--sidecar", help="Also write OUTPUT.json beside each output: version, models, settings, seeds, windows."),
+    skip_existing: bool = options.SKIP_EXISTING,
+    sidecar: bool = options.SIDECAR,
     explain: bool = typer.Option(False, "--explain", help="Print the zero-shot bridge's sound classes per input and window to stderr."),
     mapper: Optional[str] = options.MAPPER,
     generator: Optional[str] = options.GENERATOR,
@@ -69,7 +69,7 @@ def generate(
     var_samples: Optional[int] = options.VAR_SAMPLES,
     cycle_its: Optional[int] = options.CYCLE_ITS,
     cycle_samples: Optional[int] = options.CYCLE_SAMPLES,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = options.QUIET,
 ) -> None:
     """Write a sound that fits each picture or video: for a video, all of it, following its scenes."""
     from v2a_cli.distributed import current_ranks, gather, process_group
