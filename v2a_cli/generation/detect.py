@@ -78,8 +78,8 @@ def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOption
             scan = scan_file(pipeline.detector, path, max_sources=options.max_sources,
                              threshold=options.detect_threshold)
             geometry = pipeline.mapper_settings().crops
-            cache[key] = SourcedVisual(scan, pipeline.clip.encode_images([crop_source(scan.picture, s.box, geometry)
-                                                                          for s in scan.found]))
+            crops = [crop_source(scan.picture, s.box, geometry) for s in scan.found]
+            cache[key] = SourcedVisual(scan, pipeline.clip.encode_images(crops))
         else:
             frames = [f.image for f in conditioning_frames(pipeline, path, options, 0.0, options.max_seconds)]
             cache[key] = sourced_frames(pipeline, frames, options)
@@ -87,7 +87,7 @@ def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOption
 
 
 def conditioning_frames(pipeline: Pipeline, path: str | Path, options: GenerateOptions, start: float,
-                  end: float | None) -> list:
+                        end: float | None) -> list:
     """The frames that condition a span of a video: sampled at `options.fps`, or, for a mapper whose
     aggregator declares its own frames (SSV2A: 64 evenly spaced, 512x512), those."""
     declared = pipeline.mapper_settings()

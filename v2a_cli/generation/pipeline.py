@@ -21,10 +21,10 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
 from v2a_cli.models_config import ModelsConfig
+from v2a_cli.validation import MAX_CANDIDATES  # noqa: F401  (--candidates' limit; kept importable here)
 
 if TYPE_CHECKING:
     from v2a_cli.mapper.settings import MapperSettings
-from v2a_cli.validation import MAX_CANDIDATES  # noqa: F401  (--candidates' limit; kept importable here)
 
 ProgressCallback = Callable[[int, int], None]
 FRAME_CHUNK = 16  # video frames embedded per CLIP call
