@@ -2,6 +2,8 @@
 
     python bench/gpu_bench.py [--out bench/results/gpu-DATE.json] [--smoke] [--compile/--no-compile]
 
+(--smoke without --out writes its JSON into the temp folder: nothing is left in the checkout.)
+
 On a GPU: the full-size AudioLDM-S (random weights, the real structure: UNet 185 M parameters) in fp16:
   - seconds per clip at batch 1, paper preset (200 DDIM steps, guidance 4.5) and fast preset;
   - clips/s at batch 16 / 32 / 64 (fast preset) against the FLOP limit: UNet FLOPs of one guided
@@ -161,10 +163,19 @@ def part_training(args, device: torch.device, work: Path) -> dict:
 PARTS = {"generation": part_generation, "mapper": part_mapper, "extraction": part_extraction, "training": part_training}
 
 
+def default_out(smoke: bool, stamp: datetime.datetime) -> Path:
+    """A GPU run's figures go to bench/results/ (to be copied into docs/performance.md); a smoke run only
+    checks the script, so its JSON goes to the temp folder and leaves the checkout clean."""
+    if smoke:
+        return Path(tempfile.gettempdir()) / f"v2a-gpu-smoke-{stamp:%Y-%m-%dT%H%M%S}.json"
+    return BENCH / "results" / f"gpu-{stamp:%Y-%m-%d}.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="CPU, tiny models, a few steps (checks the script)")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file (default bench/results/gpu-DATE.json)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON file (default bench/results/gpu-DATE.json; --smoke: a file in the temp folder)")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="torch.compile the UNet for the batched runs (default: on CUDA)")
@@ -175,7 +186,7 @@ def main() -> None:
     args.compile = (device.type == "cuda") if args.compile is None else args.compile
     args.batches = [2] if args.smoke else [16, 32, 64]
     stamp = datetime.datetime.now(datetime.timezone.utc)
-    out = args.out or BENCH / "results" / f"{'smoke' if args.smoke else 'gpu'}-{stamp:%Y-%m-%d}.json"
+    out = args.out or default_out(args.smoke, stamp)
     report: dict = {
         "date": stamp.isoformat(timespec="seconds"), "smoke": args.smoke, "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",

@@ -46,20 +46,40 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the modes a plain open() gives
     try:
         yield temp
+        # Again: a writer may have put a new file at the temp path (safetensors' save_file does), with 0600.
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
-    except OSError as exc:
-        if not _is_write_failure(exc, temp, path):
+    except Exception as exc:  # an OSError, or a library's own error around one (safetensors' SafetensorError)
+        os_error = os_error_of(exc)
+        if os_error is None or not _is_write_failure(os_error, temp, path):
             raise
-        raise OutputWriteError(path, write_problem(exc)) from None
+        raise OutputWriteError(path, write_problem(os_error)) from None
     finally:
         temp.unlink(missing_ok=True)
+
+
+WRITE_FAILURE_ERRNOS = ("ENOSPC", "EDQUOT", "EROFS", "EFBIG")
+
+
+def os_error_of(exc: BaseException) -> OSError | None:
+    """`exc` as an OSError: itself, or the operating-system error a library wrapped into its own type and
+    message (safetensors raises `SafetensorError: ... No space left on device (os error 28)`)."""
+    import re
+
+    if isinstance(exc, OSError):
+        return exc
+    match = re.search(r"\(os error (\d+)\)|code: (\d+)", str(exc))
+    if match is None:
+        return None
+    code = int(match.group(1) or match.group(2))
+    return OSError(code, os.strerror(code))
 
 
 def _is_write_failure(exc: OSError, *ours: Path) -> bool:
     """An error of writing our file (and not, say, of reading an input inside the with block)."""
     import errno
 
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+    if exc.errno in [getattr(errno, name) for name in WRITE_FAILURE_ERRNOS]:
         return True
     return exc.filename is not None and Path(exc.filename) in ours
 
@@ -70,11 +90,19 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
     moved aside first, then removed). On any error the staging folder is removed."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    except OSError as exc:
+        raise OutputWriteError(folder, write_problem(exc)) from None
     try:
         yield staging
         _apply_default_permissions(staging)
         _replace_dir(staging, folder)
+    except Exception as exc:  # a full disk while writing into the staging folder: one line, nothing left
+        os_error = os_error_of(exc)
+        if os_error is None or not _is_write_failure(os_error, staging, folder):
+            raise
+        raise OutputWriteError(folder, write_problem(os_error)) from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -46,13 +46,25 @@ class ModelsConfig:
             data = tomllib.loads(path.read_text())
         except FileNotFoundError:
             raise V2AError(f"{path}: models file not found; pass an existing file to --models or V2A_MODELS")
+        except IsADirectoryError:
+            raise V2AError(f"{path}: is a folder; pass the models TOML file itself (e.g. {path / 'models.toml'}) "
+                           "to --models or V2A_MODELS") from None
+        except OSError as exc:
+            raise V2AError(f"{path}: models file cannot be read ({exc.strerror or exc}); check its permissions") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise V2AError(f"{path}: not a valid TOML models file ({exc})")
         table = data.get("models", data)
+        if not isinstance(table, dict):
+            raise V2AError(f"{path}: `models` must be a table of roles (a [models] section with lines like "
+                           f"clip = \"hf-hub:...\"), not {type(table).__name__} {table!r}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - known)
         if unknown:
             raise V2AError(f"{path}: unknown model role(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        wrong = sorted(key for key, value in table.items() if not isinstance(value, str))
+        if wrong:
+            raise V2AError(f"{path}: model role(s) {', '.join(wrong)} must be text (a Hub id or a path in quotes), "
+                           f"e.g. {wrong[0]} = \"./{wrong[0]}\"")
         resolved = {key: _relative_to(path.parent, str(value)) for key, value in table.items()}
         return cls(**resolved)
 

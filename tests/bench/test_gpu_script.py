@@ -27,3 +27,19 @@ def test_gpu_script_smoke_writes_every_figure(tmp_path):
     assert set(report["training"]) - {"wall_s"} == {"regression/mlp", "regression/transformer", "diffusion/mlp",
                                                     "diffusion/transformer"}
     assert all(part["pairs_per_s"] > 0 for name, part in report["training"].items() if name != "wall_s")
+
+
+def test_gpu_script_smoke_leaves_nothing_in_the_checkout(monkeypatch):
+    """`bench/gpu.sh --smoke` without --out writes into the temp folder, not an untracked bench/results/."""
+    import datetime
+    import importlib.util
+    import tempfile
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("gpu_bench_for_test", ROOT / "bench" / "gpu_bench.py")
+    gpu_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_bench)
+    stamp = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    smoke = gpu_bench.default_out(True, stamp)
+    assert smoke.parent == Path(tempfile.gettempdir())
+    assert gpu_bench.default_out(False, stamp) == ROOT / "bench" / "results" / "gpu-2026-01-02.json"

@@ -78,3 +78,28 @@ def test_a_missing_local_model_path_is_reported_before_any_model_loads(v2a, medi
     assert code == 1 and len(lines) == 1, err
     assert lines[0].startswith(f"error: {flag[2:]} model '{gone}' is not available (no such file or folder")
     assert out == "" and not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("command", [["generate", "{image}", "-o", "{out}/x.wav"], ["doctor"],
+                                     ["compose", "--text", "rain", "-o", "{out}/x.wav"],
+                                     ["extract", "--data", "{out}", "--out", "{out}/cache"],
+                                     ["train", "--data", "{out}", "--out", "{out}/run"],
+                                     ["eval", "{out}", "--refs", "{out}"]])
+@pytest.mark.parametrize("models", ["folder", "models = 5"])
+def test_a_models_folder_or_a_number_is_one_line_in_every_command(media, tmp_path, capsys, command, models):
+    from v2a_cli.cli import main
+
+    work = tmp_path / "work"
+    work.mkdir()
+    if models == "folder":
+        spec = tmp_path
+    else:
+        spec = tmp_path / "models.toml"
+        spec.write_text(models + "\n")
+    values = {**{key: str(value) for key, value in media.items()}, "out": str(work)}
+    with pytest.raises(SystemExit) as exit_:
+        main(["--models", str(spec), *[arg.format(**values) for arg in command]])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {spec}: "), err

@@ -82,3 +82,39 @@ def test_a_png_named_mp4_gets_duration_seconds_and_video_settings_on_pictures_ar
     assert code == 0, err
     assert soundfile.info(out).frames == 32000  # --duration, not a 0.04 s "video"
     assert f"note: {picture}: --start applies to videos only; this image gets --duration seconds of sound" in err
+
+
+KILLED_WHILE_MUXING = """
+import os, signal, sys
+import v2a_cli.media.mux as mux
+
+real_encode = mux._encode_audio
+
+def encode_then_sigterm(*args, **kwargs):  # SIGTERM arrives while the output video is being written
+    packets = real_encode(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return packets
+
+mux._encode_audio = encode_then_sigterm
+from v2a_cli.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_sigterm_while_a_video_is_muxed_leaves_no_part_file(zoo_models_toml, tmp_path):
+    """kill / timeout / systemd / docker stop send SIGTERM: it unwinds like Ctrl-C (exit 143, one line),
+    so the hidden .NAME.XXXX.part.mp4 is removed and nothing half-written stays."""
+    import subprocess
+    import sys
+
+    from v2a_cli.testing.media import make_video
+
+    video = make_video(tmp_path / "in" / "street.mp4", seconds=1.0)
+    out_dir = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", KILLED_WHILE_MUXING, "--models", str(zoo_models_toml), "--quiet",
+                             "generate", str(video), "--out-dir", str(out_dir), "--as-video", "--steps", "2"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 143, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: terminated (SIGTERM)")
+    assert "Traceback" not in result.stderr
+    assert sorted(path.name for path in out_dir.iterdir()) == []  # no .street.*.part.mp4, no street.mp4

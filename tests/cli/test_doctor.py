@@ -81,7 +81,7 @@ def test_run_doctor_reports_every_role_and_never_raises_on_missing_models(tmp_pa
     assert report.versions["torch"] and report.device == "cpu" and report.dtype == "float32"
 
 
-def test_doctor_cli_json_goes_to_stdout_and_the_table_to_stderr(tmp_path, hub_cache):
+def test_doctor_cli_json_goes_to_stdout_and_only_the_problems_to_stderr(tmp_path, hub_cache):
     models = offline_models(tmp_path)
     toml = tmp_path / "models.toml"
     toml.write_text("[models]\n" + "".join(f'{role} = "{spec}"\n' for role, spec in vars(models).items()))
@@ -92,7 +92,10 @@ def test_doctor_cli_json_goes_to_stdout_and_the_table_to_stderr(tmp_path, hub_ca
     report = json.loads(result.stdout)
     assert report["ok"] is False and report["device"] == "cpu"
     assert {entry["role"]: entry["status"] for entry in report["models"]}["generator"] == "missing"
-    assert "versions" in result.stderr and "problem:" in result.stderr
+    problems = result.stderr.strip().splitlines()
+    assert problems and all(line.startswith("problem:") for line in problems)  # no tables: --json asked for JSON
+    result = CliRunner().invoke(app, ["--models", str(toml), "doctor", "--device", "cpu"])
+    assert "versions" in result.stderr and "problem:" in result.stderr  # without --json: the tables
 
 
 def test_doctor_space_check_on_the_tiny_zoo_reports_one_space(zoo_models, tmp_path):

@@ -108,6 +108,14 @@ def test_explain_prints_the_bridges_classes_per_window(v2a, tmp_path):
     assert abs(sum(item["weight"] for item in windows[0]["explain"]) - 1.0) < 1e-4
 
 
+def test_explain_with_another_mapper_says_there_is_nothing_to_list(v2a, tmp_path):
+    image = make_image(tmp_path / "dog.png")
+    code, _, stderr = v2a("generate", image, "-o", tmp_path / "dog.wav", "--explain", "--duration", "2", *FAST)
+    assert code == 0, stderr  # the zoo's mapper is a diffusion mapper, not the bridge
+    assert "note: --explain lists the sound classes the zero-shot bridge mixes" in stderr
+    assert "is not the bridge" in stderr and "explain:" not in stderr
+
+
 def test_bad_long_form_options_are_one_line_before_any_model(v2a, tmp_path):
     image = make_image(tmp_path / "dog.png")
     for args, flag in ((["--join", "glue"], "--join"), (["--overlap", "9"], "--overlap"),

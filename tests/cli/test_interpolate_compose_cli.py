@@ -129,3 +129,19 @@ def test_existing_outputs_are_kept_unless_overwrite(v2a, media, tmp_path):
     code, _, stderr = v2a("compose", "--text", "rain", "-o", tmp_path / "scene.wav", "-n", "2")
     assert code != 0 and "scene_v2.wav" in stderr and scene.read_bytes() == b"keep me too"
     assert not (tmp_path / "scene.wav").exists()
+
+
+def test_compose_var_samples_means_what_generate_and_docs_sources_say(v2a):
+    """One meaning in every command: not given, SSV2A averages the preset's draws (fast 16), as docs/sources.md
+    says; compose used to show (and pass) a default of 1."""
+    import typer.main
+
+    from v2a_cli.cli import app
+    from v2a_cli.cli.params import prepare_commands
+
+    group = prepare_commands(typer.main.get_command(app))
+    for name in ("compose", "generate"):
+        [option] = [p for p in group.commands[name].params if "--var-samples" in p.opts]
+        assert option.default is None and "fast 16" in option.help, name
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sources.md").read_text()
+    assert "| `--var-samples N` | 16 (`--preset paper`: 64) |" in docs

@@ -29,6 +29,7 @@ def test_sources_json_weights_sum_to_one(v2a, media, tmp_path):
     assert all(len(s["box"]) == 4 for s in found[1:])
     with Image.open(tmp_path / "b.png") as drawn:
         assert drawn.size == (120, 80)
+    assert f"note: boxes drawn in {tmp_path / 'b.png'}" in err  # where the picture went, on stderr
 
 
 def test_sources_table_and_no_box_note(v2a, media):
@@ -88,6 +89,7 @@ def test_generate_boxes_for_several_inputs_is_a_folder(v2a, media, tmp_path):
     assert code == 0, err
     with Image.open(tmp_path / "boxes" / "street.png") as a, Image.open(tmp_path / "boxes" / "park.png") as b:
         assert a.size == (120, 80) and b.size == (90, 70)
+    assert f"boxes of park.png drawn in {tmp_path / 'boxes' / 'park.png'}" in " ".join(err.split())
 
 
 def test_the_sidecar_records_the_sources(v2a, media, tmp_path):

@@ -34,10 +34,23 @@ def test_the_library_checks_the_same_ranges():
 
 
 def test_without_gradio_it_says_how_to_install_it_and_leaves_nothing(v2a, monkeypatch, tmp_path):
+    from v2a_cli.web.server import INSTALL_APP
+
     monkeypatch.setitem(sys.modules, "gradio", None)  # `import gradio` fails as if it were not installed
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)
     before = dict(os.environ)
     code, _, stderr = v2a("app")
-    assert code == 1 and stderr.strip() == "error: the web app needs Gradio; install it with: pip install 'v2a-cli[app]'"
+    assert code == 1 and stderr.strip() == f"error: {INSTALL_APP}"
     assert list(tmp_path.iterdir()) == [] and dict(os.environ) == before
+
+
+def test_the_install_words_are_the_same_in_the_error_the_help_and_the_docs(v2a):
+    from pathlib import Path
+
+    code, stdout, _ = v2a("app", "--help")
+    help_text = " ".join(stdout.replace("│", " ").split())
+    assert code == 0 and "pip install -e '.[app]'" in help_text and "v2a-cli[app]" in help_text
+    root = Path(__file__).resolve().parents[2]
+    for page in ("README.md", "docs/app.md"):
+        assert "pip install -e '.[app]'" in (root / page).read_text(), page

@@ -63,6 +63,8 @@ def test_suite_all_on_videos_and_their_generated_sounds_writes_every_metric_in_o
     assert report["counts"]["pairs"] == 3
     assert {"panns", "vggish", "wav2clip", "passt", "clip"} <= set(report["networks"])
     assert "FD_PaSST" in captured.out and "KL_PaSST" in captured.out
+    assert "MMAudio-S-16k" in captured.out and "70.19" in captured.out  # the published numbers beside ours
+    assert report["published_mmaudio_s_16k"]["desync"] == 0.483
 
 
 def test_is_of_the_av_benchmark_suite_with_ten_sounds(tmp_path, zoo_models):

@@ -110,6 +110,14 @@ def test_write_wav_refuses_to_overwrite_and_leaves_no_partial_file(tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
 
 
+def test_a_file_that_is_not_sound_is_called_not_an_audio_file(tmp_path):
+    path = tmp_path / "text.wav"
+    path.write_bytes(b"words, not sound\n" * 10)
+    with pytest.raises(InputError) as caught:
+        load_audio(path, sample_rate=16000)
+    assert "not an audio file" in str(caught.value) and "a audio" not in str(caught.value)
+
+
 def test_a_damaged_first_audio_packet_is_skipped_with_a_counted_note(tmp_path):
     """As FFmpeg plays it: the undecodable packet is left out, the rest of the sound is kept, one note."""
     from v2a_cli.media.audio import load_audio_native

@@ -119,3 +119,21 @@ def test_unfinished_or_missing_cache_is_refused(extract_cache, tmp_path):
     (partial / "shard-00001.json").unlink()
     with pytest.raises(V2AError, match="unfinished"):
         load_cached_pairs(partial)
+
+
+def test_pairs_files_and_shards_get_the_modes_every_other_output_gets(tmp_path):
+    """A pairs file or an extraction shard is readable by others as a plain open() makes it (umask 022: 0644),
+    even though safetensors replaces the temporary file it is given (a new file with mode 0600)."""
+    import os
+
+    from v2a_cli.training.extract import write_atomically
+
+    old = os.umask(0o022)
+    try:
+        pairs = save_pairs(tmp_path / "pairs.safetensors", _unit_rows(2, 512, 0), _unit_rows(2, 512, 1))
+        shard = tmp_path / "shard-00000.safetensors"
+        write_atomically(shard, lambda tmp: save_file({"x": torch.zeros(2)}, str(tmp)))
+    finally:
+        os.umask(old)
+    assert oct(pairs.stat().st_mode & 0o777) == oct(0o644)
+    assert oct(shard.stat().st_mode & 0o777) == oct(0o644)

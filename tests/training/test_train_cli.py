@@ -85,3 +85,29 @@ def test_train_data_where_no_clip_is_usable_says_why_in_one_line_without_a_blank
     assert code == 1 and out == ""
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, repr(err)
     assert "no usable clips, 0 clips kept, 2 skipped: bikes_noaudio.mp4: no audio track; junk.mp4: " in err
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
+    """safetensors wraps ENOSPC into its own SafetensorError (not an OSError): still one line, exit 1,
+    no half-written checkpoint folder."""
+    import safetensors.torch
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+
+    g = torch.Generator().manual_seed(0)
+    clip = F.normalize(torch.randn(16, 512, generator=g), dim=-1)
+    save_file({"clip": clip, "clap": clip.flip(-1).contiguous()}, str(tmp_path / "pairs.safetensors"))
+
+    def disk_full(tensors, filename, metadata=None):
+        raise SafetensorError('Error while serializing: I/O error: No space left on device (os error 28) '
+                              f'at path "{filename}"')
+
+    monkeypatch.setattr(safetensors.torch, "save_file", disk_full)
+    code, out, err = run_cli(["--quiet", "train", "--pairs", str(tmp_path / "pairs.safetensors"), "--out",
+                              str(tmp_path / "run"), "--kind", "regression", "--arch", "mlp", "--expansion", "1",
+                              "--epochs", "1", "--batch-size", "8", "--device", "cpu"], capsys)
+    assert code == 1 and out == "" and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "no space left on the disk; free some space or choose another disk" in lines[0]
+    leftovers = [path.name for path in (tmp_path / "run").rglob("*") if path.name.startswith(".")]
+    assert leftovers == []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
 
 from v2a_cli.cli.app import app, debug_enabled, library_warnings_captured, report_error, report_note
 from v2a_cli.errors import V2AError
@@ -31,6 +33,33 @@ for _name in _COMMAND_MODULES:
 
 
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C (128 + SIGINT)
+TERMINATED = 143  # ... and by SIGTERM (128 + 15): kill, timeout, systemd, docker stop
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that every `finally` runs (no hidden .part file is
+    left behind) as for Ctrl-C. A BaseException: no `except Exception` swallows it."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a command runs (main thread only), SIGTERM raises Terminated instead of ending the process
+    on the spot; the previous handler comes back afterwards (a command may install its own, e.g. `v2a app`)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
 
     command = prepare_commands(typer.main.get_command(app))
     try:
-        with library_warnings_captured(), notes_to(report_note):
+        with library_warnings_captured(), notes_to(report_note), _sigterm_unwinds():
             code = command.main(args=argv, prog_name="v2a", standalone_mode=False)
     except click.exceptions.UsageError as exc:  # bad option values, missing arguments, unknown options
         if debug_enabled():
@@ -63,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except (KeyboardInterrupt, typer.Abort):  # typer >= 0.2x keeps Abort out of its copy of click
         code = INTERRUPTED
+    except Terminated:
+        report_error("terminated (SIGTERM); finished outputs are kept, the one being written was removed")
+        sys.exit(TERMINATED)
     if code == INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
         report_error("interrupted")
     sys.exit(code if isinstance(code, int) else 0)

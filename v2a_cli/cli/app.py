@@ -139,6 +139,17 @@ def progress_bars(quiet: bool):
     )
 
 
+def print_output(text: str, bars=None) -> None:
+    """A written file's name on stdout, on a line of its own. While progress bars are drawn on the terminal
+    and stdout is that terminal too, the name is printed through the bars' console, above them: written
+    straight to stdout it would land on the bar's line (`...0:00:00dog.wav`). Piped stdout gets it as is."""
+    live = bars is not None and getattr(getattr(bars, "live", None), "is_started", False)
+    if live and bars.console.is_terminal and stdout.is_terminal:
+        bars.console.print(text, highlight=False, markup=False, soft_wrap=True)
+    else:
+        stdout.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
 def make_pipeline(ctx: typer.Context, *, mapper: Optional[str], generator: Optional[str], clip: Optional[str],
                   clap: Optional[str], device: str, dtype: str, bridge_top_k: int, bridge_temperature: float,
                   detector: Optional[str] = None):

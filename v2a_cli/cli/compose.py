@@ -61,7 +61,7 @@ def compose(
     texts: List[str] = typer.Option([], "--text", help="Text source, optionally weighted: \"heavy rain\" or \"heavy rain:2\". Repeatable."),
     audios: List[str] = typer.Option([], "--audio", help="Audio source (or a video's soundtrack), optionally weighted: thunder.wav:0.5. Repeatable."),
     output: Path = typer.Option(..., "--output", "-o", help="Output .wav (variation v>1 adds _vN to the name)."),
-    var_samples: int = typer.Option(1, "--var-samples", help="Generative mapper: average this many samples per image (SSV2A; more = typical, less diverse)."),
+    var_samples: Optional[int] = typer.Option(None, "--var-samples", help="Samples averaged per image: SSV2A's variational draws per step (default: the preset's, fast 16, paper 64) or a diffusion mapper's samples (default 1); more = typical, less diverse."),
     overwrite: bool = options.OVERWRITE,
     mapper: Optional[str] = options.MAPPER,
     generator: Optional[str] = options.GENERATOR,
@@ -111,8 +111,8 @@ def compose(
             preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
             fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
             mapper_guidance=mapper_guidance, batch_size=batch_size, max_sources=max_sources,
-            detect_threshold=detect_threshold, cycle_its=cycle_its, cycle_samples=cycle_samples, eta=eta,
-            candidates=candidates,
+            detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its,
+            cycle_samples=cycle_samples, eta=eta, candidates=candidates,
         )
     options = checked_generate_options(ctx, options)
     check_option("var_samples", var_samples)
@@ -132,7 +132,8 @@ def compose(
 
     # Every source is read and embedded before anything is generated or written.
     seeds = [options.seed + v for v in range(variations)]
-    conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
+    # Given: SSV2A has it in `options`; a diffusion mapper averages that many samples (not given: one).
+    conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples or 1)
     with progress_bars(opts.quiet) as bars:
         steps_task = bars.add_task("denoising", total=options.steps)
         choices: list[dict] = []

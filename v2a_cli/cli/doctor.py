@@ -32,9 +32,11 @@ def doctor(
 
     models = ModelsConfig.load(global_options(ctx).models)
     report = run_doctor(models, device=device, check_space=check_space, download=download, check_audio=check_audio)
-    _print_tables(report)
-    if as_json:
+    if as_json:  # the JSON alone on stdout; on stderr only the problems, one line each
         stdout.print(json.dumps(report.to_dict(), indent=2, default=str), markup=False, highlight=False)
+        _print_problems(report)
+    else:
+        _print_tables(report)
     if not report.ok:
         raise typer.Exit(code=1)
 
@@ -82,7 +84,13 @@ def _print_tables(report) -> None:
         stderr.print(f"[{colour}]audio check: {audio.note}[/]")
     else:
         stderr.print(f"audio check: {audio.note}")
-    for problem in report.problems:
-        stderr.print(f"[bold red]problem:[/] {problem}", soft_wrap=True)
+    _print_problems(report)
     if report.ok:
         stderr.print("[green]no problems found[/]")
+
+
+def _print_problems(report) -> None:
+    from rich.markup import escape
+
+    for problem in report.problems:
+        stderr.print(f"[bold red]problem:[/] {escape(problem)}", soft_wrap=True)

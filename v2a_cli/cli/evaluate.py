@@ -114,14 +114,20 @@ def _print_unpaired(title: str, paths: list[str]) -> None:
 def _print_table(result) -> None:
     from rich.table import Table
 
-    from v2a_cli.evaluation.evaluator import PAPER_TABLE1
+    from v2a_cli.evaluation.evaluator import PAPER_TABLE1, PUBLISHED_MMAUDIO_S_16K
 
     paper = PAPER_TABLE1["VGGSound (ours)"]
+    mmaudio = any(name in PUBLISHED_MMAUDIO_S_16K for name in result.metrics)
     table = Table(title=f"{result.counts.get('generated', 0)} generated, {result.counts.get('references', 0)} references, "
                         f"{result.counts.get('pairs', 0)} pairs")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_column("paper (VGGSound)", justify="right")
+    table.add_column("V2A-Mapper paper (VGGSound)", justify="right")
+    if mmaudio:
+        table.add_column("MMAudio-S-16k (VGGSound)", justify="right")
     for name, value in result.metrics.items():
-        table.add_row(METRIC_LABELS.get(name, name), f"{value:.4f}", f"{paper[name]:.3f}" if name in paper else "")
+        row = [METRIC_LABELS.get(name, name), f"{value:.4f}", f"{paper[name]:.3f}" if name in paper else ""]
+        if mmaudio:
+            row.append(f"{PUBLISHED_MMAUDIO_S_16K[name]:g}" if name in PUBLISHED_MMAUDIO_S_16K else "")
+        table.add_row(*row)
     stdout.print(table)

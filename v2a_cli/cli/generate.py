@@ -9,8 +9,8 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, progress_bars,
-    report_error, report_note, stderr, stdout,
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, print_output,
+    progress_bars, report_error, report_note, stderr, stdout,
 )
 from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import V2AError
@@ -134,6 +134,10 @@ def generate(
                                      device=ranks.device(device), dtype=dtype, bridge_top_k=bridge_top_k,
                                      bridge_temperature=bridge_temperature, detector=detector)
             plans = ranks.shard(every)
+            if explain and pipeline.models.mapper != "bridge" and ranks.is_main:
+                report_note(f"--explain lists the sound classes the zero-shot bridge mixes; the mapper here "
+                            f"({pipeline.models.mapper}) is not the bridge, so there is nothing to list "
+                            "(--mapper bridge to use it)")
             if boxes is not None:
                 from v2a_cli.cli.sources import write_boxes_for
 
@@ -150,7 +154,7 @@ def generate(
                 def on_written(path: Path) -> None:
                     written.append(str(path))
                     if not ranks.distributed:
-                        stdout.print(str(path))
+                        print_output(str(path), bars)
 
                 report = generate_files(
                     pipeline, plans, options, settings,

@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, report_error, stdout
+from v2a_cli.cli.app import app, global_options, report_error, report_note, stdout
 
 
 def boxes_path(boxes: Path, source: Path, count: int) -> Path:
@@ -27,11 +27,12 @@ def write_boxes_for(pipeline, sources: Sequence[Path], gen_options, boxes: Path,
     for source in sources:
         try:
             sourced = sourced_visual(pipeline, source, gen_options)
-            write_boxes(boxes_path(boxes, source, len(sources)), sourced.scan.picture, sourced.found,
-                        overwrite=overwrite)
+            drawn = write_boxes(boxes_path(boxes, source, len(sources)), sourced.scan.picture, sourced.found,
+                                overwrite=overwrite)
         except (InputError, OutputExistsError) as exc:
             report_error(str(exc))
             continue
+        report_note(f"boxes of {source.name} drawn in {drawn}")
         done.append(source)
     return done
 
@@ -75,7 +76,7 @@ def sources(
     scan = scan_file(model, input, max_sources=max_sources, threshold=detect_threshold, fps=fps,
                      max_seconds=max_seconds)
     if boxes is not None:
-        write_boxes(boxes, scan.picture, scan.found, overwrite=overwrite)
+        report_note(f"boxes drawn in {write_boxes(boxes, scan.picture, scan.found, overwrite=overwrite)}")
     if as_json:
         stdout.print(json.dumps({"sources": [s.to_json() for s in scan.found]}), markup=False)
         return

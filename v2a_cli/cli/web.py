@@ -35,6 +35,8 @@ def web_app(
     Nothing is sent off this machine (unless --share). Uploads and results live in a temporary folder that is removed when the app stops (Ctrl+C).
 
     Prints the page's address on stdout when it is ready.
+
+    Needs Gradio, the 'app' extra: pip install -e '.\\[app]' in a clone of v2a (pip install 'v2a-cli\\[app]' from PyPI).
     """
     from v2a_cli.web.server import ServeOptions, serve
 

@@ -262,7 +262,8 @@ def open_input(path: str | Path, what: str = "video or audio") -> Iterator[av.co
     try:
         container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError:
-        raise InputError(path, f"not a {what} file that can be read, or truncated; re-export it") from None
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise InputError(path, f"not {article} {what} file that can be read, or truncated; re-export it") from None
     try:
         yield container
     except av.FFmpegError as exc:

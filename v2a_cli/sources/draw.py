@@ -17,15 +17,42 @@ def draw_sources(image: Any, sources: Sequence[FoundSource]) -> Any:
     draw = ImageDraw.Draw(out)
     width = max(1, round(min(out.size) / 200))
     boxed = [s for s in sources if s.box is not None]
-    for i, source in enumerate(boxed):
-        color = COLORS[i % len(COLORS)]
-        draw.rectangle(source.box, outline=color, width=width)
-        text = f"{source.label} {source.score:.2f} w={source.weight:.2f}"
+    texts = [f"{source.label} {source.score:.2f} w={source.weight:.2f}" for source in boxed]
+    sizes = []
+    for text in texts:
         left, top, right, bottom = draw.textbbox((0, 0), text)
-        x, y = source.box[0], max(0.0, source.box[1] - (bottom - top) - 2)
-        draw.rectangle((x, y, x + right - left + 4, y + bottom - top + 2), fill=color)
-        draw.text((x + 2, y), text, fill="black")
+        sizes.append((right - left + 4, bottom - top + 2))
+    for i, source in enumerate(boxed):
+        draw.rectangle(source.box, outline=COLORS[i % len(COLORS)], width=width)
+    for i, (x, y, w, h) in enumerate(label_places([s.box for s in boxed], sizes, out.size)):
+        draw.rectangle((x, y, x + w, y + h), fill=COLORS[i % len(COLORS)])
+        draw.text((x + 2, y), texts[i], fill="black")
     return out
+
+
+def label_places(boxes: Sequence[tuple[float, float, float, float]], sizes: Sequence[tuple[float, float]],
+                 picture: tuple[int, int]) -> list[tuple[float, float, float, float]]:
+    """(x, y, w, h) of each box's label: above the box's top-left corner (inside it at the picture's top),
+    moved left so that it ends inside the picture, and moved down past the labels placed before it so
+    that labels of boxes at one place do not cover each other (while the picture has room)."""
+    picture_w, picture_h = picture
+    placed: list[tuple[float, float, float, float]] = []
+    for (x0, y0, _, _), (w, h) in zip(boxes, sizes):
+        x = max(0.0, min(float(x0), picture_w - w))
+        y = max(0.0, y0 - h - 1)
+        while hits := [other for other in placed if _overlap((x, y, w, h), other)]:
+            below = max(other_y + other_h for _, other_y, _, other_h in hits) + 1
+            if below + h > picture_h:
+                break  # no room left below: overlap rather than leave the picture
+            y = below
+        placed.append((x, y, w, h))
+    return placed
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
 
 
 def write_boxes(path: str | Path, image: Any, sources: Sequence[FoundSource], *, overwrite: bool = False) -> Path:

@@ -29,6 +29,10 @@ OFFLINE_ENVIRONMENT = {
     "GRADIO_SSR_MODE": "False",
 }
 
+# The same words in the error, in `v2a app --help`, in README.md and docs/app.md.
+INSTALL_APP = ("the web app needs Gradio, the 'app' extra: pip install -e '.[app]' in a clone of v2a "
+               "(pip install 'v2a-cli[app]' from PyPI)")
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -60,7 +64,7 @@ def import_gradio():
     except ModuleNotFoundError as exc:
         if exc.name != "gradio":
             raise
-        raise V2AError("the web app needs Gradio; install it with: pip install 'v2a-cli[app]'") from None
+        raise V2AError(INSTALL_APP) from None
     return gradio
 
 
