@@ -34,7 +34,7 @@ import json, resource, sys, time
 import torch
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
 from v2a_cli.models_config import ModelsConfig
-from v2a_cli.generation import longform
+from v2a_cli.generation import condition as conditioning, plan as planning, sample as sampling
 mode, video, models, device, steps = sys.argv[1:6]
 pipe = Pipeline(ModelsConfig.from_toml(models), device=device)
 pipe.clip, pipe.mapper, pipe.generator  # load everything first: model weights are not what we measure
@@ -42,7 +42,7 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 options = GenerateOptions(steps=int(steps))
 start = time.perf_counter()
 if mode == "condition":
-    plan, conditions, _, _ = longform.plan_source(pipe, video, options, [0])
+    plan, conditions, _, _ = conditioning.plan_source(pipe, video, options, [0])
     windows = len(plan.windows)
 else:
     track = pipe.render(video, options, [0])

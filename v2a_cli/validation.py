@@ -70,6 +70,8 @@ def _fmt(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+MIN_DURATION = 0.01  # seconds of sound: the shortest sound a command writes
+
 # Python parameter name (or "command:name" for a command whose option differs) -> valid range.
 RANGES: dict[str, Range] = {
     # generation (generate, compose, interpolate; GenerateOptions fields)
@@ -77,9 +79,8 @@ RANGES: dict[str, Range] = {
     "denoise_steps": Range(1, 10_000),
     "guidance": Range(0, 100),
     "mapper_guidance": Range(0, 100),
-    "duration": Range(0, 86_400, low_open=True),  # generate: any length (windowed); a day at most
-    "compose:duration": Range(0, 10.24, low_open=True),  # one generator window
-    "interpolate:duration": Range(0, 10.24, low_open=True),
+    # At least 10 ms (160 samples at 16 kHz): below, a WAV of no samples at all was written.
+    "duration": Range(MIN_DURATION, 86_400),  # any length (windowed and joined); a day at most
     "start": Range(0, 86_400),  # generate: seconds into the video
     "end": Range(0, 86_400, low_open=True),
     "overlap": Range(0, 5),  # seconds shared by consecutive windows (at most half a 10.24 s window)

@@ -39,6 +39,8 @@ WRONG = {
     "compose weight zero": (["compose", "--text", "rain:0", "-o", "{out}/x.wav"], "positive", "compose"),
     "interpolate two ends": (["interpolate", "{image}", "--to", "{image}", "--to-text", "rain", "-o", "{out}"],
                              "exactly one", "interpolate"),
+    "a duration of no samples": (["generate", "{image}", "-o", "{out}/x.wav", "--duration", "1e-9"],
+                                 "--duration 1e-09: must be from 0.01 to 86400", "generate"),
     "extract min above max": (["extract", "--data", "{out}", "--out", "{out}/cache", "--min-seconds", "20",
                                "--max-seconds", "10"], "--min-seconds 20: must be at most --max-seconds", "extract"),
 }
@@ -103,3 +105,35 @@ def test_a_models_folder_or_a_number_is_one_line_in_every_command(media, tmp_pat
     assert exit_.value.code == 1 and "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {spec}: "), err
+
+
+def test_skip_existing_on_a_finished_batch_loads_no_model(v2a, media, tmp_path, no_models):
+    """Rerunning a finished batch with --skip-existing skips everything, even with a model unavailable."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "dog.wav").write_bytes(b"made before")
+    (out_dir / "dog_v2.wav").write_bytes(b"made before")
+    code, out, err = v2a("generate", str(media["image"]), "--out-dir", str(out_dir), "-n", "2", "--skip-existing",
+                         "--generator", "org/not-cached-anywhere")
+    assert code == 0, err
+    assert out == "" and err.strip().splitlines() == [
+        f"note: skipped {out_dir / 'dog.wav'}: it exists (--skip-existing)",
+        f"note: skipped {out_dir / 'dog_v2.wav'}: it exists (--skip-existing)"]
+    assert (out_dir / "dog.wav").read_bytes() == b"made before"
+
+
+def test_an_end_past_the_video_is_clamped_with_a_note_and_a_start_past_it_is_refused_early(v2a, media, tmp_path):
+    import soundfile
+
+    out = tmp_path / "clip.wav"
+    code, _, err = v2a("generate", str(media["video"]), "-o", str(out), "--start", "0.5", "--end", "95",
+                       "--steps", "2")
+    assert code == 0, err
+    assert f"note: {media['video']}: --end 95 s is past the video's end (1.00 s); the sound ends there (0.50 s long)" in err
+    assert soundfile.info(out).frames == 8000
+
+
+def test_a_start_past_the_video_is_refused_before_any_model_loads(v2a, media, tmp_path, no_models):
+    code, _, err = v2a("generate", str(media["video"]), "-o", str(tmp_path / "x.wav"), "--start", "60", "--end", "95")
+    assert code == 1 and err.strip().splitlines() == [
+        f"error: {media['video']}: --start 60 s is at or past the video's end (1.00 s); choose an earlier start"]

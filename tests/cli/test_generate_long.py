@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from v2a_cli.generation.longform import window_seed
+from v2a_cli.generation.plan import window_seed
 from v2a_cli.testing.media import make_image, make_scene_video
 
 FAST = ["--steps", "2"]

@@ -131,6 +131,38 @@ def test_existing_outputs_are_kept_unless_overwrite(v2a, media, tmp_path):
     assert not (tmp_path / "scene.wav").exists()
 
 
+def test_compose_and_interpolate_make_long_sounds_through_the_one_sampler(v2a, media, tmp_path, generator_calls):
+    scene = tmp_path / "scene.wav"
+    code, _, stderr = v2a("compose", "--text", "heavy rain", "--image", media["image"], "-o", scene,
+                          "--duration", "30", "--steps", "1", "--sidecar", "--seed", "3")
+    assert code == 0, stderr
+    assert samples(scene) == 30 * 16000
+    import json
+
+    sidecar = json.loads((tmp_path / "scene.wav.json").read_text())
+    assert sidecar["kind"] == "compose" and len(sidecar["windows"]) == 4
+    assert [w["join"] for w in sidecar["windows"]] == ["first", "continue", "continue", "continue"]
+    assert {"generator", "clip", "mapper", "clap"} <= set(sidecar["models"])
+
+    out = tmp_path / "walk"
+    code, stdout, stderr = v2a("interpolate", "--from-text", "a dog", "--to-text", "a flute", "--steps", "2",
+                               "-o", out, "--duration", "20", "--denoise-steps", "1", "--concat", tmp_path / "w.wav")
+    assert code == 0, stderr
+    assert [samples(out / name) for name in ("00.wav", "01.wav")] == [20 * 16000] * 2
+    assert samples(tmp_path / "w.wav") == 2 * 20 * 16000 - 1600
+
+
+def test_compose_and_interpolate_skip_existing_outputs(v2a, media, tmp_path, generator_calls):
+    (tmp_path / "scene.wav").write_bytes(b"keep")
+    code, stdout, stderr = v2a("compose", "--text", "rain", "-o", tmp_path / "scene.wav", "-n", "2",
+                               "--skip-existing", *FAST)
+    assert code == 0, stderr
+    assert stdout.split() == [str(tmp_path / "scene_v2.wav")] and "skipped" in stderr
+    assert (tmp_path / "scene.wav").read_bytes() == b"keep"
+    (_, seeds), = generator_calls
+    assert seeds == [4]  # only variation 2 was made, with its own seed
+
+
 def test_compose_var_samples_means_what_generate_and_docs_sources_say(v2a):
     """One meaning in every command: not given, SSV2A averages the preset's draws (fast 16), as docs/sources.md
     says; compose used to show (and pass) a default of 1."""

@@ -45,6 +45,28 @@ def test_without_gradio_it_says_how_to_install_it_and_leaves_nothing(v2a, monkey
     assert list(tmp_path.iterdir()) == [] and dict(os.environ) == before
 
 
+def test_a_busy_port_is_one_line_before_any_model_loads(v2a, monkeypatch):
+    import socket
+
+    import v2a_cli.registry
+
+    pytest.importorskip("gradio", reason="the web app's extra is not installed: pip install -e '.[app]'")
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded before the port was checked")
+
+    for name in dir(v2a_cli.registry):
+        if name.startswith("load_"):
+            monkeypatch.setattr(v2a_cli.registry, name, no_loading)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, stderr = v2a("app", "--port", str(port))
+    assert code == 1
+    assert stderr.strip() == f"error: --port {port} on 127.0.0.1: cannot listen (it is in use); choose another port with --port"
+
+
 def test_the_install_words_are_the_same_in_the_error_the_help_and_the_docs(v2a):
     from pathlib import Path
 

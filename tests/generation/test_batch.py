@@ -63,3 +63,24 @@ def test_windows_of_different_lengths_never_share_a_call(pipeline, images, tmp_p
     assert report.ok and len(report.written) == 6
     # Pictures: 1 s windows (both variations of both pictures share one call); the 2 s clip has its own.
     assert [seeds for _, seeds in generator_calls] == [[0, 1, 0, 1], [0, 1]]
+
+
+def test_the_free_space_check_counts_a_videos_whole_length(tmp_path, monkeypatch):
+    """A 40 s video writes 40 s of WAV (1.28 MB), not --duration's 10 s: refused before any model loads."""
+    import shutil
+    from collections import namedtuple
+
+    from v2a_cli.errors import OutputWriteError
+    from v2a_cli.generation.batch import plan_outputs, preflight_plans
+    from v2a_cli.generation.pipeline import GenerateOptions
+    from v2a_cli.testing.media import make_scene_video
+
+    video = make_scene_video(tmp_path / "long.mp4", scenes=(40.0,), fps=1, size=(16, 16))
+    options = GenerateOptions()
+    plans = plan_outputs([video], options, out_dir=tmp_path / "out")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1_000_000, 1_000_000))
+    with pytest.raises(OutputWriteError, match=r"1\.0 MB free, about 1\.3 MB needed"):
+        preflight_plans(plans, options)
+    kept, failed = preflight_plans(plans, GenerateOptions(end=20.0))  # 20 s fit
+    assert failed == [] and kept == plans

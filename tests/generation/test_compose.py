@@ -132,3 +132,24 @@ def test_bad_sources_fail_before_generation(pipeline, media, generator_calls, tm
         with pytest.raises(error, match=message):
             compose(pipeline, [Source("text", "rain"), *sources], FAST)
     assert generator_calls == []
+
+
+def test_a_text_with_a_time_is_text_with_a_note_and_its_weight_goes_after_it():
+    """`compose --text "clock at 10:30"` silently became "clock at 10" with weight 30."""
+    from v2a_cli.notes import notes_to
+
+    notes: list[str] = []
+    with notes_to(notes.append):
+        assert parse_text_weighted("clock at 10:30") == ("clock at 10:30", 1.0)
+        assert parse_text_weighted("clock at 10:30:2") == ("clock at 10:30", 2.0)
+        assert parse_text_weighted("rain:3") == ("rain", 3.0)
+    assert notes == ["--text 'clock at 10:30': read as text with weight 1 (a time or ratio); to weight it, add "
+                     "the weight after it, e.g. 'clock at 10:30:2'"]
+
+
+def test_huge_weights_are_relative_like_any_others():
+    """Weights of 1e308 summed to inf and the mix "cancelled out"."""
+    a, b = F.normalize(torch.randn(2, 512, generator=torch.Generator().manual_seed(0)), dim=-1)
+    stacked = torch.stack([a, b])
+    torch.testing.assert_close(weighted_mean(stacked, [1e308, 1e308]), weighted_mean(stacked, [1.0, 1.0]),
+                               atol=1e-6, rtol=0)

@@ -107,7 +107,7 @@ def test_crossfade_length_untouched_parts_and_equal_power_overlap():
 def test_crossfade_zero_is_plain_concatenation_and_long_fades_are_shortened():
     waves = [np.arange(5, dtype=np.float32), np.arange(3, dtype=np.float32)]
     np.testing.assert_array_equal(crossfade_concat(waves, 10, 0.0), np.concatenate(waves))
-    assert crossfade_concat(waves, 10, 5.0).shape == (5 + 3 - 3,)  # fade cut to the shortest wave
+    assert crossfade_concat(waves, 10, 5.0).shape == (5 + 3 - 1,)  # fade cut to half the shortest wave
     assert crossfade_concat(waves[:1], 10, 0.1).shape == (5,)
 
 
@@ -175,3 +175,28 @@ def test_unreadable_endpoint_fails_before_generation(pipeline, media, generator_
         with pytest.raises(InputError, match=bad.name):
             interpolation_conditions(pipeline, media["image"], bad, 4, FAST)
     assert generator_calls == []
+
+
+def test_step_0_is_generate_of_the_start_bit_for_bit_with_batch_size_1(pipeline, media):
+    """What docs/interpolate-compose.md promises: the same condition and noise as `generate START`; bit for
+    bit with --batch-size 1, float round-off (one 16-bit step at most) when the steps share a batch."""
+    single = GenerateOptions(steps=2, duration=0.5, seed=3, batch_size=1)
+    waves = interpolate(pipeline, media["image"], "text:a flute melody", 3, single)
+    generated = pipeline.generate_audio([media["image"]], single)[0]
+    assert np.array_equal(waves[0], generated)
+    batched = interpolate(pipeline, media["image"], "text:a flute melody", 3, GenerateOptions(
+        steps=2, duration=0.5, seed=3, batch_size=3))
+    assert np.abs(batched[0] - generated).max() <= 1 / 32768
+
+
+def test_a_crossfade_longer_than_the_steps_does_not_collapse_the_walk():
+    """`interpolate --crossfade 60` on 1 s steps gave 1 s in all; now each step keeps at least half of itself."""
+    from v2a_cli.notes import notes_to
+
+    rate = 100
+    waves = [np.full(rate, float(i), np.float32) for i in range(5)]  # five 1 s steps
+    notes: list[str] = []
+    with notes_to(notes.append):
+        out = crossfade_concat(waves, rate, 60.0)
+    assert out.shape == (5 * rate - 4 * rate // 2,)
+    assert notes == ["--crossfade 60 s is longer than half a step (1 s); crossfading 0.5 s instead"]

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from v2a_cli.generation import longform
-from v2a_cli.generation.longform import Window, detect_cuts, plan_timeline, window_frames, window_seed
+from v2a_cli.generation import condition as conditioning, plan as planning, sample as sampling
+from v2a_cli.generation.plan import Window, detect_cuts, plan_timeline, window_frames, window_seed
 from v2a_cli.generation.pipeline import PRESETS, GenerateOptions, aggregate_frames
 from v2a_cli.testing.media import make_image, make_scene_video, make_video
 
@@ -34,10 +34,10 @@ def image(tmp_path_factory):
 
 def render_with_latents(pipeline, source, options):
     """(timeline, [V, W, 512] conditions, waveform of seed 0, {window index: final latents})."""
-    plan, conditions, _, _ = longform.plan_source(pipeline, source, options, [0])
+    plan, conditions, _, _ = conditioning.plan_source(pipeline, source, options, [0])
     latents: dict[int, torch.Tensor] = {}
     seeds = [[window_seed(0, k) for k in range(len(plan.windows))]]
-    [wave] = longform.synthesize_timeline(pipeline, plan, conditions, seeds, options,
+    [wave] = sampling.synthesize_timeline(pipeline, plan, conditions, seeds, options,
                                           on_latents=lambda k, batch: latents.__setitem__(k, batch.clone()))
     return plan, conditions, wave, latents
 
@@ -69,8 +69,8 @@ def test_scene_cuts_start_a_new_scene_with_a_short_crossfade_and_no_continuation
     assert [w.scene for w in firsts] == [1, 2]
     for window, cut in zip(firsts, (12.0, 23.0)):
         assert window.frames_from == pytest.approx(cut)  # conditioned on the new scene only
-        assert window.start == pytest.approx(cut - longform.CUT_CROSSFADE_SECONDS)  # its sound fades in before the cut
-        assert window.overlap == pytest.approx(longform.CUT_CROSSFADE_SECONDS)
+        assert window.start == pytest.approx(cut - planning.CUT_CROSSFADE_SECONDS)  # its sound fades in before the cut
+        assert window.overlap == pytest.approx(planning.CUT_CROSSFADE_SECONDS)
     for scene in range(3):
         ends = [w.end for w in plan.windows if w.scene == scene]
         assert max(ends) == pytest.approx((12.0, 23.0, 35.0)[scene])
@@ -97,9 +97,9 @@ def test_a_window_without_frames_takes_the_nearest():
 
 
 def test_fades_keep_the_level():
-    fade_in, fade_out = longform._fade(1000, "crossfade")
+    fade_in, fade_out = sampling._fade(1000, "crossfade")
     np.testing.assert_allclose(fade_in ** 2 + fade_out ** 2, 1.0, atol=1e-6)  # equal power: independent sounds
-    fade_in, fade_out = longform._fade(1000, "continue")
+    fade_in, fade_out = sampling._fade(1000, "continue")
     np.testing.assert_allclose(fade_in + fade_out, 1.0, atol=1e-6)  # linear: the same sound on both sides
 
 
@@ -133,7 +133,7 @@ def test_each_window_is_conditioned_on_exactly_its_frames(pipeline, scene_video)
     from v2a_cli.media.video import sample_frames
 
     options = GenerateOptions(steps=1, scene_threshold=CUT_THRESHOLD, fps=2.0)
-    plan, conditions, _, _ = longform.plan_source(pipeline, scene_video, options, [0])
+    plan, conditions, _, _ = conditioning.plan_source(pipeline, scene_video, options, [0])
     assert len(plan.windows) >= 5 and {w.scene for w in plan.windows} == {0, 1, 2}
     frames = sample_frames(scene_video, fps=2.0, max_seconds=None)  # decoded independently, all at once
     per_frame = pipeline.clip.encode_images([f.image for f in frames])
@@ -178,7 +178,7 @@ def test_crossfade_joins_independent_windows_with_equal_power(pipeline, image):
     audio_one = pipeline.generator.decode(latents[0])[0][:first.units * 640]
     audio_two = pipeline.generator.decode(latents[1])[0][:second.units * 640]
     fade = second.overlap_units * 640
-    fade_in, fade_out = longform._fade(fade, "crossfade")
+    fade_in, fade_out = sampling._fade(fade, "crossfade")
     begin = second.first_unit * 640
     expected = audio_one[begin:begin + fade] * fade_out + audio_two[:fade] * fade_in
     np.testing.assert_allclose(wave[begin:begin + fade], expected, atol=1e-7)
@@ -233,8 +233,8 @@ def test_variations_and_windows_get_their_own_seeds(pipeline, image, generator_c
 
 
 def test_mapper_steps_reach_the_mapper(pipeline, image):
-    default = longform.plan_source(pipeline, image, GenerateOptions(steps=1), [1])[1]
-    few = longform.plan_source(pipeline, image, GenerateOptions(steps=1, mapper_steps=2), [1])[1]
+    default = conditioning.plan_source(pipeline, image, GenerateOptions(steps=1), [1])[1]
+    few = conditioning.plan_source(pipeline, image, GenerateOptions(steps=1, mapper_steps=2), [1])[1]
     clip = pipeline.clip_embedding(image)[None]
     assert torch.allclose(few[0, 0], pipeline.map_visual(clip, seeds=[1], steps=2)[0], atol=1e-6)
     assert not torch.allclose(few, default)
@@ -245,7 +245,7 @@ def test_detected_sources_are_found_window_by_window(pipeline, scene_video):
     from v2a_cli.media.video import iter_frames
 
     options = GenerateOptions(steps=1, sources="detect", end=16.0, scenes="off", overlap=1.0)
-    plan, conditions, _, _ = longform.plan_source(pipeline, scene_video, options, [0])
+    plan, conditions, _, _ = conditioning.plan_source(pipeline, scene_video, options, [0])
     assert len(plan.windows) == 2
     for k, window in enumerate(plan.windows):
         images = [f.image for f in iter_frames(scene_video, fps=1.0, start=window.frames_from, end=window.frames_to)]
@@ -258,7 +258,7 @@ def test_a_scene_cut_never_shares_a_batch_with_a_continuing_window(pipeline, gen
     plan = plan_timeline(0.0, 18.0, unit=UNIT, max_units=256, overlap=1.0, join="continue", cuts=[11.8])
     assert [(w.join, w.units) for w in plan.windows] == [("first", 160), ("continue", 160), ("cut", 160)]
     conditions = F.normalize(torch.randn(1, 3, 512, generator=torch.Generator().manual_seed(0)), dim=-1)
-    longform.synthesize_timeline(pipeline, plan, conditions, [[1, 2, 3]], GenerateOptions(steps=1, batch_size=8))
+    sampling.synthesize_timeline(pipeline, plan, conditions, [[1, 2, 3]], GenerateOptions(steps=1, batch_size=8))
     # Equally long, but the continuing window holds known latents that the cut's window must not get;
     # the cut's window is independent, so it joins the first window's call.
     assert [seeds for _, seeds in generator_calls] == [[1, 3], [2]]
@@ -266,11 +266,11 @@ def test_a_scene_cut_never_shares_a_batch_with_a_continuing_window(pipeline, gen
 
 def test_best_of_n_picks_per_window_and_continues_the_pick(pipeline, image):
     options = GenerateOptions(steps=1, duration=14.0, candidates=2, overlap=1.0)
-    plan, conditions, _, _ = longform.plan_source(pipeline, image, options, [0])
+    plan, conditions, _, _ = conditioning.plan_source(pipeline, image, options, [0])
     latents: dict[int, torch.Tensor] = {}
     choices = [[{} for _ in plan.windows]]
     seeds = [[window_seed(0, k) for k in range(len(plan.windows))]]
-    [wave] = longform.synthesize_timeline(pipeline, plan, conditions, seeds, options, choices=choices,
+    [wave] = sampling.synthesize_timeline(pipeline, plan, conditions, seeds, options, choices=choices,
                                           on_latents=lambda k, batch: latents.__setitem__(k, batch.clone()))
     assert len(wave) == 14 * RATE
     assert [c["candidates"] for c in choices[0]] == [2, 2]

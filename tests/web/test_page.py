@@ -15,7 +15,8 @@ pytest.importorskip("gradio", reason="the web app's extra is not installed: pip 
 
 
 UPLOAD_MB = 1.0
-SETTINGS = ["fast", 2, 3, 0.5, ""]  # preset, steps, seed, seconds, negative prompt
+SETTINGS = ["fast", 2, 3, 0.5, "", 4.5]  # preset, steps, seed, seconds, negative prompt, guidance
+COMPOSE_SLOTS = 4  # per kind, as the page has them
 
 
 def free_port() -> int:
@@ -102,31 +103,45 @@ def test_a_second_request_waits_in_the_queue_until_the_first_is_done(client, ser
         time.sleep(0.1)
     assert second.status().code == Status.IN_QUEUE and len(running) == 1
     release.set()
-    assert first.result(timeout=120)[0].endswith("dog.wav")
-    assert second.result(timeout=120)[0].endswith("frog.wav")
+    assert first.result(timeout=120)[0].endswith("dog_seed0.wav")
+    assert second.result(timeout=120)[0].endswith("frog_seed0.wav")
     assert len(running) == 2
 
 
 def test_compose_tab_mixes_what_was_filled_in(running_page, media):
     page, _ = running_page
-    visuals = [str(media["image"]), 2.0, None, 1.0, None, 1.0]
-    texts = ["heavy rain", 1.0, "", 1.0, "", 1.0]
-    sounds = [str(media["audio"]), 0.5, None, 1.0]
-    status, *slots, files = page(*visuals, *texts, *sounds, 2, *SETTINGS, api_name="compose")
-    assert [Path(f).name for f in files] == ["scene.wav", "scene_v2.wav"]
+    empty = [None, 1.0] * (COMPOSE_SLOTS - 1)
+    visuals = [str(media["image"]), 2.0, *empty]
+    texts = ["heavy rain", 1.0, *["", 1.0] * (COMPOSE_SLOTS - 1)]
+    sounds = [str(media["audio"]), 0.5, *empty]
+    header, status, note, *slots, files = page(*visuals, *texts, *sounds, 2, *SETTINGS, api_name="compose")
+    assert [Path(f).name for f in files["value"]] == ["scene_seed3.wav", "scene_seed4.wav", "scene_all.zip"]
+
+
+def test_a_zero_weight_names_its_slot_and_no_flag(running_page, media):
+    page, _ = running_page
+    empty = [None, 1.0] * (COMPOSE_SLOTS - 1)
+    texts = ["heavy rain", 0, *["", 1.0] * (COMPOSE_SLOTS - 1)]
+    header, status, *rest = page(None, 1.0, *empty, *texts, None, 1.0, *empty, 1, *SETTINGS, api_name="compose")
+    assert "Text 1: weight 0: must be more than 0" in str(status) and "--" not in str(status)
 
 
 def test_interpolate_tab_takes_a_file_or_a_text_at_each_end(running_page, media):
     page, _ = running_page
-    status, walk, walk_image, *steps, files = page(str(media["image"]), "", None, "a flute", 3, False, 0.1,
-                                                   *SETTINGS, api_name="interpolate")
-    assert [Path(f).name for f in files] == ["walk.wav", "00.wav", "01.wav", "02.wav"]
+    header, status, note, walk, walk_image, *steps, files = page(str(media["image"]), "", None, "a flute", 3, False,
+                                                                 0.1, *SETTINGS, api_name="interpolate")
+    assert [Path(f).name for f in files["value"]] == ["dog_to_a_flute_walk.wav", "dog_to_a_flute_step1of3.wav",
+                                             "dog_to_a_flute_step2of3.wav", "dog_to_a_flute_step3of3.wav",
+                                             "dog_to_a_flute_all.zip"]
 
 
 def test_a_page_error_shows_in_the_tab_status_line(running_page, media):
     page, _ = running_page
-    status, *rest = page(str(media["image"]), "", None, "", 3, False, 0.1, *SETTINGS, api_name="interpolate")
+    header, status, *rest = page(str(media["image"]), "", None, "", 3, False, 0.1, *SETTINGS, api_name="interpolate")
     assert "no end; upload a file or type a text" in str(status)
+    header, status, *rest = page(str(media["image"]), "a bell", None, "rain", 3, False, 0.1, *SETTINGS,
+                                 api_name="interpolate")
+    assert "Start: give a file or a text, not both" in str(status)
 
 
 def test_a_port_in_use_is_a_one_line_error(service):

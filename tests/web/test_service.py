@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
+from dataclasses import replace
+
 import pytest
 import soundfile
 from PIL import Image
 
 from v2a_cli.errors import V2AError
 from v2a_cli.generation.compose import Source
-from v2a_cli.web.service import Settings, options_for, preset_names
+from v2a_cli.web.service import Settings, VideoSettings, options_for, preset_names
 
 FAST = Settings(steps=2, seed=3, duration=0.5)
 
@@ -28,7 +32,9 @@ def test_generate_an_image_gives_a_wav_a_spectrogram_and_the_bridge_classes_per_
             assert image.format == "PNG" and image.height > 0
     assert result.videos == []
     assert 1 <= len(result.classes) <= 5 and sum(result.classes.values()) == pytest.approx(1.0, abs=1e-3)
-    assert result.files == [sound.audio for sound in result.sounds]
+    assert [path.name for path in result.files] == ["dog_seed3.wav", "dog_seed4.wav", "dog_all.zip"]
+    with zipfile.ZipFile(result.archive) as archive:
+        assert archive.namelist() == ["dog_seed3.wav", "dog_seed4.wav"]
 
 
 def test_generate_a_video_also_gives_the_video_with_its_new_sound(service, media):
@@ -37,7 +43,7 @@ def test_generate_a_video_also_gives_the_video_with_its_new_sound(service, media
     result = service.generate(media["video"], FAST)
     [video] = result.videos
     assert video.suffix == ".mp4" and probe_video(video).has_audio
-    assert result.files == [result.sounds[0].audio, video]
+    assert [path.name for path in result.files] == ["street_seed3.wav", "street_seed3.mp4", "street_all.zip"]
     assert result.classes
 
 
@@ -62,26 +68,79 @@ def test_a_broken_upload_is_the_cli_one_line_message_with_the_file_name(service,
 
 
 @pytest.mark.parametrize(("kwargs", "expected"), [
-    ({"variations": 9}, "variations 9: choose 1 to 4"),
-    ({"source": ""}, "no input; upload a picture, a video or a sound"),
+    ({"variations": 9}, "Variations 9: must be from 1 to 4"),
+    ({"source": ""}, "nothing to generate from; upload a picture, a video or a sound, or type a prompt"),
+    ({"settings": Settings(steps=0)}, "Steps 0: must be from 1 to 10000"),
+    ({"settings": Settings(guidance=-1.0)}, "Guidance -1: must be from 0 to 100"),
+    ({"prompt": "rain", "prompt_weight": 2.0}, "Prompt weight 2: must be from 0 to 1"),
+    ({"sources": "detect", "source": "audio"}, "Sound from: detected sources need a picture or a video"),
+    ({"video": VideoSettings(start=1.0)}, "Start, End and Keep the video's own sound are for a video"),
 ])
-def test_bad_requests_are_one_line_errors(service, media, kwargs, expected):
-    source = kwargs.pop("source", media["image"])
-    with pytest.raises(V2AError, match=expected):
-        service.generate(source, FAST, **kwargs)
+def test_bad_requests_are_one_line_errors_naming_the_field(service, media, kwargs, expected):
+    kwargs = dict(kwargs)
+    source = kwargs.pop("source", "image")
+    source = media.get(source, source)
+    settings = kwargs.pop("settings", FAST)
+    with pytest.raises(V2AError, match=re.escape(expected)) as caught:
+        service.generate(source, settings, **kwargs)
+    assert "--" not in str(caught.value)
 
 
-def test_seconds_of_sound_picture_up_to_a_minute_one_window_for_compose_and_interpolate(service, media):
+def test_text_only_generation_uses_the_prompt(service):
+    result = service.generate(None, FAST, prompt="heavy rain!", variations=1)
+    assert [path.name for path in result.files] == ["heavy_rain_seed3.wav"]
+    assert_sound(result.sounds[0].audio)
+    assert result.classes == {}
+
+
+def test_a_video_can_be_trimmed_and_keep_its_own_sound(service, media):
+    from v2a_cli.media.video import probe_video
+
+    result = service.generate(media["video"], FAST, video=VideoSettings(start=0.2, end=0.7, mix_original=0.5))
+    assert_sound(result.sounds[0].audio, seconds=0.5)
+    assert probe_video(result.videos[0]).duration == pytest.approx(probe_video(media["video"]).duration, abs=0.1)
+    with pytest.raises(V2AError, match="End 0.1: must be after Start"):
+        service.generate(media["video"], FAST, video=VideoSettings(start=0.5, end=0.1))
+
+
+def test_old_results_are_removed_and_each_result_is_stored_once(service, media):
+    from dataclasses import replace as replaced
+
+    keep = service.keep_bytes
+    try:
+        service.keep_bytes = 1  # every folder but the newest is over the limit
+        first = service.generate(media["image"], FAST).sounds[0].audio
+        second = service.generate(media["image"], FAST).sounds[0].audio
+        assert not first.exists() and second.exists()
+        assert [folder.name for folder in service.results.iterdir()] == [second.parent.name]
+    finally:
+        service.keep_bytes = keep
+    assert service.results.is_relative_to(service.workdir / "gradio")  # Gradio's cache: served without a copy
+    assert replaced(FAST) == FAST
+
+
+def test_a_stopped_job_ends_at_its_next_step_and_frees_the_models(service, media):
+    from v2a_cli.web.service import Cancelled
+
+    steps: list[int] = []
+    with pytest.raises(Cancelled):
+        service.generate(media["image"], replace(FAST, steps=50), progress=lambda done, total: steps.append(done),
+                         should_stop=lambda: len(steps) >= 2)
+    assert len(steps) == 2
+    assert service.generate(media["image"], FAST).sounds  # the lock was released
+
+
+def test_seconds_of_sound_up_to_a_minute_on_every_tab(service, media):
     from dataclasses import replace
 
     result = service.generate(media["image"], replace(FAST, steps=1, duration=12.0))  # two windows
     assert_sound(result.sounds[0].audio, seconds=12.0)
-    with pytest.raises(V2AError, match="seconds of sound 61: must be"):
+    with pytest.raises(V2AError, match="Seconds of sound 61: must be"):
         service.generate(media["image"], replace(FAST, duration=61.0))
-    with pytest.raises(V2AError, match="seconds of sound 12: must be"):
-        service.compose([Source("text", "heavy rain")], replace(FAST, duration=12.0))
-    with pytest.raises(V2AError, match="seconds of sound 12: must be"):
-        service.interpolate("text:rain", "text:wind", 2, replace(FAST, duration=12.0))
+    with pytest.raises(V2AError, match="Seconds of sound 61: must be"):
+        service.compose([Source("text", "heavy rain")], replace(FAST, duration=61.0))
+    with pytest.raises(V2AError, match="Seconds of sound 61: must be"):
+        service.interpolate("text:rain", "text:wind", 2, replace(FAST, duration=61.0))
 
 
 def test_presets_fill_what_the_settings_leave_open():
@@ -89,27 +148,31 @@ def test_presets_fill_what_the_settings_leave_open():
     fast = Settings(preset="fast").options()
     assert fast.steps == options_for("fast").steps < options_for("paper").steps
     assert Settings(preset="fast", steps=7, negative_prompt=" ").options().steps == 7
+    assert Settings(guidance=2.5).options().guidance == 2.5
     assert Settings(negative_prompt=" ").options().negative_prompt is None
-    with pytest.raises(V2AError, match="preset '?slow"):
-        Settings(preset="slow").options()
+    with pytest.raises(V2AError, match="Preset 'slow'"):
+        Settings(preset="slow").check()
 
 
 def test_compose_mixes_pictures_texts_and_sounds(service, media):
-    sounds = service.compose([Source("image", str(media["image"]), 2.0), Source("text", "heavy rain"),
+    result = service.compose([Source("image", str(media["image"]), 2.0), Source("text", "heavy rain"),
                               Source("audio", str(media["audio"]), 0.5)], FAST, variations=2)
-    assert [sound.audio.name for sound in sounds] == ["scene.wav", "scene_v2.wav"]
-    for sound in sounds:
+    assert [path.name for path in result.files] == ["scene_seed3.wav", "scene_seed4.wav", "scene_all.zip"]
+    for sound in result.sounds:
         assert_sound(sound.audio)
 
 
-def test_compose_with_nothing_is_the_cli_message(service):
-    with pytest.raises(V2AError, match="no sources"):
+def test_compose_with_nothing_or_a_zero_weight_names_what_to_do(service):
+    with pytest.raises(V2AError, match="nothing to compose; add a picture, a video, a text or a sound"):
         service.compose([], FAST)
+    with pytest.raises(V2AError, match="weight 0 must be a positive number"):
+        service.compose([Source("text", "rain", 0.0)], FAST)
 
 
 def test_interpolate_gives_the_steps_in_order_and_the_joined_walk(service, media):
     result = service.interpolate(str(media["image"]), "text:a flute melody", 3, FAST, crossfade=0.1)
-    assert [sound.audio.name for sound in result.steps] == ["00.wav", "01.wav", "02.wav"]
+    assert [sound.audio.name for sound in result.steps] == [
+        "dog_to_a_flute_melody_step1of3.wav", "dog_to_a_flute_melody_step2of3.wav", "dog_to_a_flute_melody_step3of3.wav"]
     for sound in result.steps:
         assert_sound(sound.audio)
     assert_sound(result.walk, seconds=3 * 0.5 - 2 * 0.1)
@@ -118,7 +181,7 @@ def test_interpolate_gives_the_steps_in_order_and_the_joined_walk(service, media
 
 
 def test_interpolate_without_an_end_says_so(service, media):
-    with pytest.raises(V2AError, match="no end; upload a file or type a text"):
+    with pytest.raises(V2AError, match="no end; upload a file or type a text for End"):
         service.interpolate(str(media["image"]), "", 3, FAST)
 
 
@@ -132,7 +195,7 @@ def test_detected_sources_are_drawn_and_the_upload_is_not_kept_in_the_core_cache
     result = service.generate(media["image"], FAST, sources="detect")
     with Image.open(result.boxes) as boxes, Image.open(media["image"]) as picture:
         assert boxes.size == picture.size
-    assert result.files[-1] == result.boxes
+    assert result.files[-2] == result.boxes and result.files[-1] == result.archive
     assert not [key for key in getattr(service.pipeline, "_sourced", {}) if key[0] == str(media["image"].resolve())]
     assert service.generate(media["image"], FAST).boxes is None
 

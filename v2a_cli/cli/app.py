@@ -164,3 +164,26 @@ def make_pipeline(ctx: typer.Context, *, mapper: Optional[str], generator: Optio
     for role in ("mapper", "generator", "clip", "clap") + (("detector",) if detector is not None else ()):
         check_local_path(getattr(models, role), kind=role)  # a wrong path: said now, not after minutes of loading
     return Pipeline(models, device=device, dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
+
+
+def run_generation(pipeline, plans, options, settings, *, quiet: bool, planner=None, on_generated=None):
+    """The write stage as every generating command shows it: `batch.generate_files` under a progress bar,
+    each written path on stdout, each failed input as one error line, skipped outputs and best-of-N picks
+    as notes on stderr. Returns the BatchReport (the caller decides the exit code)."""
+    from v2a_cli.cli.options import candidate_note
+    from v2a_cli.generation.batch import generate_files
+
+    extra = {} if planner is None else {"planner": planner}
+    with progress_bars(quiet) as bars:
+        task = bars.add_task("windows × steps", total=None)
+        report = generate_files(
+            pipeline, plans, options, settings,
+            on_error=lambda source, message: report_error(message),
+            on_written=lambda path: stdout.print(str(path)),
+            on_skipped=lambda path: report_note(f"skipped {path}: it exists (--skip-existing)"),
+            progress=lambda done, total: bars.update(task, completed=done, total=total),
+            on_generated=on_generated, **extra,
+        )
+    for path, choice in report.candidates.items():
+        stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
+    return report

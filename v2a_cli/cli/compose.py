@@ -9,9 +9,8 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, stderr, stdout,
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, run_generation,
 )
-from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import InputError, V2AError
 
 
@@ -63,6 +62,8 @@ def compose(
     output: Path = typer.Option(..., "--output", "-o", help="Output .wav (variation v>1 adds _vN to the name)."),
     var_samples: Optional[int] = typer.Option(None, "--var-samples", help="Samples averaged per image: SSV2A's variational draws per step (default: the preset's, fast 16, paper 64) or a diffusion mapper's samples (default 1); more = typical, less diverse."),
     overwrite: bool = options.OVERWRITE,
+    skip_existing: bool = options.SKIP_EXISTING,
+    sidecar: bool = options.SIDECAR,
     mapper: Optional[str] = options.MAPPER,
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
@@ -72,11 +73,12 @@ def compose(
     scheduler: Optional[str] = options.SCHEDULER,
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
+    mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
     candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
     variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
-    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (at most 10.24)."),
+    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (any length; longer than 10.24 s is windowed and joined)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
     fps: float = typer.Option(1.0, "--fps", help="Video sources: frames sampled per second."),
     max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video sources: sample frames from the first N seconds."),
@@ -92,6 +94,7 @@ def compose(
     detector: Optional[str] = options.DETECTOR,
     cycle_its: Optional[int] = options.CYCLE_ITS,
     cycle_samples: Optional[int] = options.CYCLE_SAMPLES,
+    quiet: bool = options.QUIET,
 ) -> None:
     """Write one sound for a scene of up to 64 sources, mixed by a normalised weighted mean in CLAP space.
 
@@ -99,49 +102,46 @@ def compose(
 
     A weight after the last ':' (dog.png:2) counts that source twice; weights must be positive.
     """
-    from v2a_cli.cli.app import progress_bars
-    from v2a_cli.generation.compose import mixed_conditions
+    from v2a_cli.generation.batch import OutputSettings, PlannedOutput
     from v2a_cli.generation.pipeline import GenerateOptions
-    from v2a_cli.media.audio import write_wav
     from v2a_cli.validation import check_option
 
-    opts = global_options(ctx)
     with command_line_checks(ctx):
         options = GenerateOptions.from_preset(
-            preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations, scheduler=scheduler,
-            fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-            mapper_guidance=mapper_guidance, batch_size=batch_size, max_sources=max_sources,
-            detect_threshold=detect_threshold, var_samples=var_samples, cycle_its=cycle_its,
-            cycle_samples=cycle_samples, eta=eta, candidates=candidates,
+            preset, steps=steps, guidance=guidance, duration=duration, seed=seed, variations=variations,
+            scheduler=scheduler, fps=fps, max_seconds=max_seconds, aggregate=aggregate,
+            negative_prompt=negative_prompt, mapper_guidance=mapper_guidance, mapper_steps=mapper_steps,
+            batch_size=batch_size, max_sources=max_sources, detect_threshold=detect_threshold, cycle_its=cycle_its,
+            cycle_samples=cycle_samples, eta=eta, candidates=candidates, var_samples=var_samples,
         )
+        settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
     options = checked_generate_options(ctx, options)
     check_option("var_samples", var_samples)
     announce_seed(seed, options.seed)
     with command_line_checks(ctx):  # weights, counts: exit 2; a missing or unreadable file: exit 1
         sources = parse_sources(images, texts, audios)
-    paths = planned_outputs(output, variations, overwrite, options.duration)
+    paths = planned_outputs(output, variations, overwrite or skip_existing, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
                              detector=detector)
     options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning
-    if detect:
-        from v2a_cli.generation.compose import expand_detected, validate_sources
 
-        sources = expand_detected(pipeline, sources, options)
-        validate_sources(sources)
+    def planner(pipeline, source, options, seeds):
+        # Every source is read and embedded here, before anything is generated or written.
+        from v2a_cli.generation.compose import composed_sound, expand_detected, validate_sources
 
-    # Every source is read and embedded before anything is generated or written.
-    seeds = [options.seed + v for v in range(variations)]
-    # Given: SSV2A has it in `options`; a diffusion mapper averages that many samples (not given: one).
-    conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples or 1)
-    with progress_bars(opts.quiet) as bars:
-        steps_task = bars.add_task("denoising", total=options.steps)
-        choices: list[dict] = []
-        waves = pipeline.synthesize_batched(conditions, seeds, options,
-                                      lambda step, total: bars.update(steps_task, completed=step, total=total),
-                                      report=choices)
-    for path, wave, choice in zip(paths, waves, choices):
-        write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)
-        stdout.print(str(path))
-        if options.candidates > 1:
-            stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
+        mixed = sources
+        if detect:
+            mixed = expand_detected(pipeline, sources, options)
+            validate_sources(mixed)
+        # Given: SSV2A has it in `options`; a diffusion mapper averages that many samples (not given: one).
+        return composed_sound(pipeline, mixed, options, seeds, var_samples=var_samples or 1)
+
+    from v2a_cli.generation.compose import describe
+
+    scene = Path(describe(sources))
+    plans = [[PlannedOutput(scene, v, options.seed + v, path, False) for v, path in enumerate(paths)]]
+    report = run_generation(pipeline, plans, options, settings, planner=planner,
+                            quiet=global_options(ctx).quiet or quiet)
+    if report.failed:
+        raise typer.Exit(code=1)

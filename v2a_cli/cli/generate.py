@@ -24,8 +24,8 @@ def generate(
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-d", help="Folder for outputs named after the inputs (default: current folder)."),
     as_video: bool = typer.Option(False, "--as-video", help="With --out-dir: write video inputs as a copy of the video with the new soundtrack."),
     overwrite: bool = options.OVERWRITE,
-    skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave outputs that already exist alone (a note each) and make the rest: rerun a stopped batch."),
-    sidecar: bool = typer.Option(False, "--sidecar", help="Also write OUTPUT.json beside each output: version, models, settings, seeds, windows."),
+    skip_existing: bool = options.SKIP_EXISTING,
+    sidecar: bool = options.SIDECAR,
     explain: bool = typer.Option(False, "--explain", help="Print the zero-shot bridge's sound classes per input and window to stderr."),
     mapper: Optional[str] = options.MAPPER,
     generator: Optional[str] = options.GENERATOR,
@@ -69,7 +69,7 @@ def generate(
     var_samples: Optional[int] = options.VAR_SAMPLES,
     cycle_its: Optional[int] = options.CYCLE_ITS,
     cycle_samples: Optional[int] = options.CYCLE_SAMPLES,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = options.QUIET,
 ) -> None:
     """Write a sound that fits each picture or video: for a video, all of it, following its scenes."""
     from v2a_cli.distributed import current_ranks, gather, process_group
@@ -126,6 +126,17 @@ def generate(
     for _, message in problems if ranks.is_main else []:
         report_error(message)
     failed += len(problems) if ranks.is_main else 0
+    every, problems, notes = check_video_ranges(every, options)
+    for message in problems if ranks.is_main else []:
+        report_error(message)
+    for note in notes if ranks.is_main else []:
+        report_note(note)
+    failed += len(problems) if ranks.is_main else 0
+    if skip_existing:  # inputs whose outputs all exist: skipped now, so a finished batch loads no model
+        finished = [outputs for outputs in every if all(plan.path.exists() for plan in outputs)]
+        every = [outputs for outputs in every if not all(plan.path.exists() for plan in outputs)]
+        for plan in (plan for outputs in finished for plan in outputs) if ranks.is_main else []:
+            report_note(f"skipped {plan.path}: it exists (--skip-existing)")
     written: list[str] = []
     order = {str(plan.path): i for i, plan in enumerate(p for outputs in every for p in outputs)}
     with process_group(ranks):
@@ -205,3 +216,35 @@ def video_only_settings(plans, *, as_video: bool, start, end, mix_original: floa
             notes.append(f"{source}: {' '.join(flags)} {verb} to videos only; this {kind} gets "
                          f"{'--duration seconds of ' if kind == 'image' else ''}sound as usual")
     return notes
+
+
+def check_video_ranges(plans, options) -> tuple[list, list[str], list[str]]:
+    """--start / --end against each video's length, before any model loads: a start at or past the end
+    fails that input; an end past it is clamped to the video's end, with a note saying so.
+    Returns (the plans kept, problems, notes)."""
+    from v2a_cli.media.inputs import media_kind
+    from v2a_cli.media.video import probe_video
+
+    if options.start is None and options.end is None:
+        return list(plans), [], []
+    kept, problems, notes = [], [], []
+    for outputs in plans:
+        source = outputs[0].source
+        try:
+            if media_kind(source) != "video":
+                kept.append(outputs)
+                continue
+            duration = probe_video(source).duration
+        except V2AError:
+            kept.append(outputs)  # reported when its turn comes
+            continue
+        start = options.start or 0.0
+        if start >= duration:
+            problems.append(f"{source}: --start {start:g} s is at or past the video's end ({duration:.2f} s); "
+                            "choose an earlier start")
+            continue
+        if options.end is not None and options.end > duration:
+            notes.append(f"{source}: --end {options.end:g} s is past the video's end ({duration:.2f} s); the sound "
+                         f"ends there ({duration - start:.2f} s long)")
+        kept.append(outputs)
+    return kept, problems, notes

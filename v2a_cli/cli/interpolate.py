@@ -9,9 +9,9 @@ import typer
 
 from v2a_cli.cli import options
 from v2a_cli.cli.app import (
-    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, stderr, stdout,
+    announce_seed, app, checked_generate_options, command_line_checks, global_options, make_pipeline, report_note,
+    run_generation, stdout,
 )
-from v2a_cli.cli.options import candidate_note
 from v2a_cli.errors import V2AError
 
 
@@ -72,6 +72,8 @@ def interpolate(
     concat: Optional[Path] = typer.Option(None, "--concat", help="Also write all steps joined into this .wav."),
     crossfade: float = typer.Option(0.1, "--crossfade", help="Seconds of equal-power crossfade between steps in --concat."),
     overwrite: bool = options.OVERWRITE,
+    skip_existing: bool = options.SKIP_EXISTING,
+    sidecar: bool = options.SIDECAR,
     mapper: Optional[str] = options.MAPPER,
     generator: Optional[str] = options.GENERATOR,
     clip: Optional[str] = options.CLIP,
@@ -81,10 +83,11 @@ def interpolate(
     scheduler: Optional[str] = options.SCHEDULER,
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
+    mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
     candidates: Optional[int] = options.CANDIDATES,
     seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout; -1 draws one (printed)."),
-    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (at most 10.24)."),
+    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (any length; longer than 10.24 s is windowed and joined)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
     fps: float = typer.Option(1.0, "--fps", help="Video endpoints: frames sampled per second."),
     max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video endpoints: sample frames from the first N seconds."),
@@ -94,6 +97,7 @@ def interpolate(
     device: str = options.DEVICE,
     dtype: str = options.DTYPE,
     batch_size: str = options.BATCH_SIZE,
+    quiet: bool = options.QUIET,
 ) -> None:
     """Write --steps sounds that walk from START to --to in CLAP space (00.wav ... in -o DIR).
 
@@ -103,17 +107,15 @@ def interpolate(
 
     --steps counts the sounds along the way; --denoise-steps is the diffusion's step count.
     """
-    from v2a_cli.cli.app import progress_bars
-    from v2a_cli.generation.interpolate import crossfade_concat, interpolation_conditions
+    from v2a_cli.generation.batch import OutputSettings, PlannedOutput
+    from v2a_cli.generation.interpolate import crossfade_concat, interpolation_sounds
     from v2a_cli.generation.pipeline import GenerateOptions
-    from v2a_cli.media.audio import write_wav
+    from v2a_cli.media.audio import load_audio, write_wav
+    from v2a_cli.validation import check_option
 
-    opts = global_options(ctx)
     with command_line_checks(ctx):  # both ends or none, an empty text: exit 2; a missing file: exit 1
         start_source = _endpoint("start", start, from_text, "START", "--from-text")
         end_source = _endpoint("end", to, to_text, "--to", "--to-text")
-    from v2a_cli.validation import check_option
-
     # Also checked while parsing; here for a call from Python (typer's own test runner, a script).
     check_option("points", points, command="interpolate", flag="--steps")
     if denoise_steps is not None:
@@ -121,31 +123,37 @@ def interpolate(
     check_option("crossfade", crossfade)
     with command_line_checks(ctx):
         options = GenerateOptions.from_preset(
-            preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler, fps=fps,
-            max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
-            mapper_guidance=mapper_guidance, batch_size=batch_size, eta=eta, candidates=candidates,
+            preset, steps=denoise_steps, guidance=guidance, duration=duration, seed=seed, scheduler=scheduler,
+            fps=fps, max_seconds=max_seconds, aggregate=aggregate, negative_prompt=negative_prompt,
+            mapper_guidance=mapper_guidance, mapper_steps=mapper_steps, batch_size=batch_size, eta=eta,
+            candidates=candidates,
         )
+        settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
     options = checked_generate_options(ctx, options)
     announce_seed(seed, options.seed)
-    paths = planned_outputs(output, points, concat, overwrite, options.duration)
+    paths = planned_outputs(output, points, concat, overwrite or skip_existing, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
     options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning
 
-    # Both ends are read and embedded before anything is generated or written.
-    conditions = interpolation_conditions(pipeline, start_source, end_source, points, options, slerp=slerp)
-    with progress_bars(opts.quiet) as bars:
-        steps_task = bars.add_task("denoising", total=options.steps)
-        choices: list[dict] = []
-        waves = pipeline.synthesize_batched(conditions, [options.seed] * points, options,  # same noise every step
-                                      lambda step, total: bars.update(steps_task, completed=step, total=total),
-                                      report=choices)
-    for path, wave, choice in zip(paths, waves, choices):
-        write_wav(path, wave, pipeline.sample_rate, overwrite=overwrite)
-        stdout.print(str(path))
-        if options.candidates > 1:
-            stderr.print(candidate_note(path, choice), highlight=False, markup=False, soft_wrap=True)
+    with pipeline.call():
+        # Both ends are read and embedded before anything is generated or written.
+        sounds = interpolation_sounds(pipeline, start_source, end_source, points, options, slerp=slerp)
+        names = [Path(sound.track.source) for sound in sounds]
+        by_name = dict(zip(names, sounds))
+        plans = [[PlannedOutput(name, 0, options.seed, path, False)] for name, path in zip(names, paths)]
+        waves: dict[Path, object] = {}
+        report = run_generation(pipeline, plans, options, settings, quiet=global_options(ctx).quiet or quiet,
+                                planner=lambda pipeline, source, options, seeds: by_name[source],
+                                on_generated=lambda todo, track: waves.update({todo[0].path: track.waveforms[0]}))
+    if report.failed:
+        raise typer.Exit(code=1)
     if concat is not None:
-        write_wav(concat, crossfade_concat(waves, pipeline.sample_rate, crossfade), pipeline.sample_rate,
+        if concat.exists() and skip_existing:
+            report_note(f"skipped {concat}: it exists (--skip-existing)")
+            return
+        steps_waves = [waves[path] if path in waves else load_audio(path, sample_rate=pipeline.sample_rate)
+                       for path in paths[:points]]  # --skip-existing: the steps already there, read back
+        write_wav(concat, crossfade_concat(steps_waves, pipeline.sample_rate, crossfade), pipeline.sample_rate,
                   overwrite=overwrite)
         stdout.print(str(concat))

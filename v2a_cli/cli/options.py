@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
+SKIP_EXISTING = typer.Option(False, "--skip-existing", help="Leave outputs that already exist alone (a note each) and make the rest: rerun a stopped batch.")
+SIDECAR = typer.Option(False, "--sidecar", help="Also write OUTPUT.json beside each output: version, models, settings, seeds, windows.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars (the same as `v2a --quiet`).")
 MAPPER = typer.Option(None, "--mapper", help="Mapper checkpoint (folder or Hub id), or 'bridge' (zero-shot, the default).")
 GENERATOR = typer.Option(None, "--generator", help="AudioLDM diffusers folder or Hub id (default cvssp/audioldm-s-full-v2).")
 CLIP = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder).")

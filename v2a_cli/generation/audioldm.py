@@ -64,7 +64,7 @@ class AudioLDMGenerator:
         self.mel_bins = int(vocoder.config.model_in_dim)
         self._empty: torch.Tensor | None = None
         self._compiled_unet: Any = None  # torch.compile(self.unet), made on the first generate(compile=True)
-        self._batch_limits: dict[tuple, int] = {}  # (frames, guided) -> largest batch fitting (CUDA)
+        self._batch_limits: dict[tuple, int] = {}  # (frames, guided) -> peak bytes of one item (CUDA), measured once
 
     # -- loading ----------------------------------------------------------------------------------
     @classmethod
@@ -257,20 +257,21 @@ class AudioLDMGenerator:
                        limit: int = 256) -> int | None:
         """The largest batch that fits in this CUDA device's free memory (None off CUDA).
 
-        Measured once per latent length: the peak memory of one item through the UNet (both guidance
-        halves) and through the VAE + vocoder, over what is already allocated; free memory (including
-        PyTorch's cached blocks) times `memory_fraction`, divided by that."""
+        The peak memory of one item through the UNet (both guidance halves) and through the VAE +
+        vocoder, over what is already allocated, is measured once per latent length (a property of the
+        model); free memory (including PyTorch's cached blocks) is read on every call, so the answer
+        follows what else holds the GPU now. Free memory times `memory_fraction`, divided by that."""
         if self.device.type != "cuda":
             return None
         frames = self.latent_frames(duration)
         key = (frames, guided)
         if key not in self._batch_limits:
-            per_item = self._peak_bytes_per_item(frames, guided)
-            torch.cuda.synchronize(self.device)
-            free, _ = torch.cuda.mem_get_info(self.device)
-            free += torch.cuda.memory_reserved(self.device) - torch.cuda.memory_allocated(self.device)
-            self._batch_limits[key] = max(1, min(limit, int(free * memory_fraction // max(per_item, 1))))
-        return self._batch_limits[key]
+            self._batch_limits[key] = self._peak_bytes_per_item(frames, guided)
+        per_item = self._batch_limits[key]
+        torch.cuda.synchronize(self.device)
+        free, _ = torch.cuda.mem_get_info(self.device)
+        free += torch.cuda.memory_reserved(self.device) - torch.cuda.memory_allocated(self.device)
+        return max(1, min(limit, int(free * memory_fraction // max(per_item, 1))))
 
     @torch.inference_mode()
     def _peak_bytes_per_item(self, frames: int, guided: bool) -> int:

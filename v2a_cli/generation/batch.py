@@ -9,18 +9,23 @@ across inputs and variations) and every input's outputs are written as soon as i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
 from v2a_cli.errors import InputError, OutputExistsError, OutputWriteError, V2AError
-from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
+from v2a_cli.generation.condition import plan_sound
+from v2a_cli.generation.models import WarmModels
+from v2a_cli.generation.options import GenerateOptions, ProgressCallback
+from v2a_cli.generation.plan import PlannedSound, Soundtrack
+from v2a_cli.generation.sample import GROUP_CALLS, group_full, rows_per_call, synthesize_sounds  # noqa: F401
 from v2a_cli.media.mux import BROWSER, OUTPUT_FORMATS, VIDEO_CODECS
 
+# One input's condition producer: (pipeline, source, options, seeds) -> its planned sound.
+Planner = Callable[[WarmModels, Path, GenerateOptions, Sequence[int]], PlannedSound]
 VIDEO_OUT_SUFFIXES = frozenset(OUTPUT_FORMATS)  # the containers mux_audio_into_video writes
-GROUP_CALLS = 4  # inputs of mixed lengths: generate once they hold this many generator calls' worth of rows
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,9 @@ def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateO
 
     outputs = [plan.path for outputs in plans for plan in outputs]
     videos = {plan.path: plan.source for outputs in plans for plan in outputs if plan.as_video}
-    problems = preflight(outputs, overwrite=overwrite, video_sources=videos, bytes_each=wav_bytes(options.duration),
+    sizes = {plan.path: wav_bytes(seconds) for outputs, seconds in zip(plans, sound_seconds(plans, options))
+             for plan in outputs}
+    problems = preflight(outputs, overwrite=overwrite, video_sources=videos, bytes_each=sizes,
                          video_codec=video_codec)
     kept: list[list[PlannedOutput]] = []
     failed: list[tuple[str, str]] = []
@@ -84,6 +91,26 @@ def preflight_plans(plans: Sequence[Sequence[PlannedOutput]], options: GenerateO
         else:
             kept.append(list(outputs))
     return kept, failed
+
+
+def sound_seconds(plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions) -> list[float]:
+    """Seconds of sound each input gets, before any model loads: a video's own length (within --start /
+    --end), a picture's --duration. For the free-space check: a 79.5 s video writes 79.5 s, not 10."""
+    from v2a_cli.media.inputs import media_kind
+    from v2a_cli.media.video import probe_video
+
+    seconds = []
+    for outputs in plans:
+        length = options.duration
+        try:
+            if media_kind(outputs[0].source) == "video":
+                end = probe_video(outputs[0].source).duration
+                end = min(end, options.end) if options.end is not None else end
+                length = max(end - (options.start or 0.0), 0.0)
+        except V2AError:
+            pass  # reported when the input's turn comes
+        seconds.append(length)
+    return seconds
 
 
 def video_notes(plans: Sequence[Sequence[PlannedOutput]], video_codec: str = "auto") -> list[tuple[Path, str]]:
@@ -188,7 +215,7 @@ def sidecar_path(output: Path) -> Path:
 def estimate_window_steps(plans: Sequence[Sequence[PlannedOutput]],
                           options: GenerateOptions) -> list[int]:
     """Window-steps per output of each input, before scene cuts are known (for a progress bar's total)."""
-    from v2a_cli.generation.longform import count_windows
+    from v2a_cli.generation.plan import count_windows
     from v2a_cli.media.inputs import media_kind
 
     estimates = []
@@ -208,32 +235,45 @@ def estimate_window_steps(plans: Sequence[Sequence[PlannedOutput]],
 
 
 @torch.inference_mode()
-def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions,
+def generate_files(pipeline: WarmModels, plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions,
                    settings: OutputSettings = OutputSettings(), *,
                    on_error: Callable[[str, str], None] | None = None,
                    on_written: Callable[[Path], None] | None = None,
                    on_skipped: Callable[[Path], None] | None = None,
                    on_input_done: Callable[[], None] | None = None,
                    on_explain: Callable[[str, list[dict]], None] | None = None,
-                   progress: ProgressCallback | None = None) -> BatchReport:
+                   progress: ProgressCallback | None = None,
+                   planner: Planner = plan_sound,
+                   on_generated: Callable[[Sequence[PlannedOutput], Soundtrack], None] | None = None) -> BatchReport:
     """Generate every planned output, a few inputs at a time.
 
+    `planner(pipeline, source, options, seeds)` is the condition producer of one input (default
+    `condition.plan_sound`: a picture, video, sound or text; `compose` and `interpolate` pass theirs);
+    `on_generated(outputs, track)` sees each input's generated sound before it is written.
+
     Inputs are read and planned (conditions, windows) until their rows fill a generator batch; that
-    group is then generated together (`longform.synthesize_sounds`: independent windows of equal
+    group is then generated together (`sample.synthesize_sounds`: independent windows of equal
     length share calls across inputs, continuing windows follow their own) and each input's outputs
     are written. Errors of one input are reported and the rest go on. `progress(done, total)` counts
     window-steps over the whole batch (the total is refined as each video's scene cuts become known).
+    Everything the run caches (encoded prompts, detected sources, model hashes) is dropped at its end.
     """
-    from v2a_cli.generation.longform import plan_sound, synthesize_sounds
+    with pipeline.call():
+        return _generate_files(pipeline, plans, options, settings, on_error=on_error, on_written=on_written,
+                               on_skipped=on_skipped, on_input_done=on_input_done, on_explain=on_explain,
+                               progress=progress, planner=planner, on_generated=on_generated)
 
+
+def _generate_files(pipeline: WarmModels, plans: Sequence[Sequence[PlannedOutput]], options: GenerateOptions,
+                    settings: OutputSettings, *, on_error, on_written, on_skipped, on_input_done, on_explain,
+                    progress, planner: Planner, on_generated) -> BatchReport:
     options = pipeline.settle(options.validate())
     settings = settings.validate()
     report = BatchReport()
     estimates = estimate_window_steps(plans, options) if progress else [0] * len(plans)
     counts = {"done": 0, "total": sum(e * len(outputs) for e, outputs in zip(estimates, plans))}
     group: list[tuple[list[PlannedOutput], object]] = []  # planned inputs waiting for their generator calls
-    longest = replace(options, duration=pipeline.generator.max_duration)  # "auto": what fits at a full window
-    rows_per_call = max(1, pipeline.batch_size(longest) // options.candidates)
+    per_call = rows_per_call(pipeline, options)
 
     def fail(source: str, message: str) -> None:
         report.failed.append((source, message))
@@ -249,6 +289,8 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
             synthesize_sounds(pipeline, [planned for _, planned in group], options,
                               progress=advance if progress else None)
         for todo, planned in group:
+            if on_generated:
+                on_generated(todo, planned.track)
             _write_input(pipeline, todo, planned.track, options, settings, report, fail, on_written, on_explain)
             if on_input_done:
                 on_input_done()
@@ -270,7 +312,7 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
                 if plan.path.exists() and not settings.overwrite:
                     raise OutputExistsError(plan.path)
             if todo:
-                planned = plan_sound(pipeline, source, options, [plan.seed for plan in todo])
+                planned = planner(pipeline, source, options, [plan.seed for plan in todo])
                 counts["total"] += len(planned.track.timeline.windows) * len(todo) * options.steps * options.candidates
                 group.append((todo, planned))
             elif on_input_done:
@@ -279,29 +321,13 @@ def generate_files(pipeline: Pipeline, plans: Sequence[Sequence[PlannedOutput]],
             fail(str(source), str(exc))
             if on_input_done:
                 on_input_done()
-        if _group_full([planned for _, planned in group], rows_per_call):
+        if group_full([planned for _, planned in group], per_call):
             finish_group()
     finish_group()
     return report
 
 
-def _group_full(sounds: Sequence, rows_per_call: int) -> bool:
-    """Whether planned sounds are worth generating now: their independent windows of one length fill a
-    call, or they hold GROUP_CALLS calls' worth of rows in all (bounds memory and what a kill loses)."""
-    from v2a_cli.generation.longform import continues
-
-    by_length: dict[int, int] = {}
-    total = 0
-    for sound in sounds:
-        variations = len(sound.track.seeds)
-        total += len(sound.track.timeline.windows) * variations
-        for window in sound.track.timeline.windows:
-            if not continues(window):
-                by_length[window.units] = by_length.get(window.units, 0) + variations
-    return total >= GROUP_CALLS * rows_per_call or max(by_length.values(), default=0) >= rows_per_call
-
-
-def _write_input(pipeline: Pipeline, todo: Sequence[PlannedOutput], track, options: GenerateOptions,
+def _write_input(pipeline: WarmModels, todo: Sequence[PlannedOutput], track, options: GenerateOptions,
                  settings: OutputSettings, report: BatchReport, fail: Callable[[str, str], None],
                  on_written: Callable[[Path], None] | None,
                  on_explain: Callable[[str, list[dict]], None] | None) -> None:
@@ -324,7 +350,7 @@ def _write_input(pipeline: Pipeline, todo: Sequence[PlannedOutput], track, optio
         fail(str(todo[0].source), str(exc))
 
 
-def _write(pipeline: Pipeline, plan: PlannedOutput, wave, track, settings: OutputSettings) -> None:
+def _write(pipeline: WarmModels, plan: PlannedOutput, wave, track, settings: OutputSettings) -> None:
     if plan.as_video:
         from v2a_cli.media.mux import mux_audio_into_video
 

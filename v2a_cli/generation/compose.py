@@ -26,8 +26,11 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import InputError, V2AError
 from v2a_cli.mapper.diffusion import spread_seeds
-from v2a_cli.generation.interpolate import unit
-from v2a_cli.generation.pipeline import GenerateOptions, Pipeline, ProgressCallback
+from v2a_cli.generation.mixing import unit, weighted_mean  # noqa: F401  (importable from here)
+from v2a_cli.generation.models import WarmModels
+from v2a_cli.generation.options import GenerateOptions, ProgressCallback
+from v2a_cli.generation.plan import PlannedSound, generator_timeline, planned_sound
+from v2a_cli.generation.sample import counting, step_total, synthesize_sounds
 
 MAX_SOURCES = 64  # as SSV2A
 
@@ -40,7 +43,7 @@ class Source:
     box: tuple[float, float, float, float] | None = None  # image: only this part (x0, y0, x1, y1 px); None = all
 
 
-def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
+def _visual_embeddings(pipeline: WarmModels, source: Source, options: GenerateOptions, seeds: Sequence[int],
                        var_samples: int) -> torch.Tensor:
     from v2a_cli.media.inputs import media_kind
 
@@ -66,11 +69,12 @@ def _visual_embeddings(pipeline: Pipeline, source: Source, options: GenerateOpti
     # Every (seed, sample) row in one batched mapper call; a seed's samples use seeds spread from it.
     row_seeds = [row for seed in seeds for row in spread_seeds(seed, samples)]
     mapped = pipeline.map_visual(clip[None].expand(len(row_seeds), -1), seeds=row_seeds,
-                                 guidance=options.mapper_guidance, options=options).view(len(seeds), samples, -1)
+                                 guidance=options.mapper_guidance, steps=options.mapper_steps,
+                                 options=options).view(len(seeds), samples, -1)
     return mapped[:, 0] if samples == 1 else F.normalize(mapped.mean(dim=1), dim=-1)
 
 
-def _audio_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
+def _audio_embeddings(pipeline: WarmModels, source: Source, options: GenerateOptions, seeds: Sequence[int],
                       var_samples: int) -> torch.Tensor:
     from v2a_cli.media.inputs import media_kind
 
@@ -80,7 +84,7 @@ def _audio_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptio
     return pipeline.audio_condition(path)[None].expand(len(seeds), -1)  # an audio file, or a video's soundtrack
 
 
-def _text_embeddings(pipeline: Pipeline, source: Source, options: GenerateOptions, seeds: Sequence[int],
+def _text_embeddings(pipeline: WarmModels, source: Source, options: GenerateOptions, seeds: Sequence[int],
                      var_samples: int) -> torch.Tensor:
     text = source.value.strip()
     if not text:
@@ -89,7 +93,7 @@ def _text_embeddings(pipeline: Pipeline, source: Source, options: GenerateOption
 
 
 # Source kind -> [len(seeds), 512] unit CLAP embeddings through that kind's tower.
-EMBEDDERS: dict[str, Callable[[Pipeline, Source, GenerateOptions, Sequence[int], int], torch.Tensor]] = {
+EMBEDDERS: dict[str, Callable[[WarmModels, Source, GenerateOptions, Sequence[int], int], torch.Tensor]] = {
     "image": _visual_embeddings,
     "audio": _audio_embeddings,
     "text": _text_embeddings,
@@ -117,7 +121,7 @@ def validate_sources(sources: Sequence[Source]) -> None:
 
 
 @torch.inference_mode()
-def mixed_conditions(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions, seeds: Sequence[int],
+def mixed_conditions(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOptions, seeds: Sequence[int],
                      *, var_samples: int = 1) -> torch.Tensor:
     """[len(seeds), 512]: the mix for each seed (images through a generative mapper differ per seed).
 
@@ -133,7 +137,7 @@ def mixed_conditions(pipeline: Pipeline, sources: Sequence[Source], options: Gen
                         for row in range(len(seeds))])
 
 
-def expand_detected(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions) -> list[Source]:
+def expand_detected(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOptions) -> list[Source]:
     """Each picture source becomes its sound sources (`--detect`): the whole picture and its boxes, the
     source's weight shared among them by their weights (sources/find.py); other sources stay."""
     from v2a_cli.media.inputs import media_kind
@@ -152,31 +156,45 @@ def expand_detected(pipeline: Pipeline, sources: Sequence[Source], options: Gene
     return expanded
 
 
-def weighted_mean(embeddings: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
-    """normalise(Σ wᵢ·eᵢ / Σ wᵢ); a single source comes back bit-exact."""
-    total = sum(weights)
-    shares = torch.tensor([w / total for w in weights], dtype=torch.float32)
-    return unit((shares[:, None] * embeddings).sum(dim=0))
-
-
-def compose_condition(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions = GenerateOptions(),
+def compose_condition(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOptions = GenerateOptions(),
                       *, var_samples: int = 1, seed: int | None = None) -> torch.Tensor:
     """[512] unit CLAP condition of the mix (then `options.prompt` mixed in, as `generate` does)."""
     seed = options.seed if seed is None else seed
     return mixed_conditions(pipeline, sources, options, [seed], var_samples=var_samples)[0]
 
 
+def describe(sources: Sequence[Source]) -> str:
+    """The mix in one line (a sidecar's `source`): "dog.png:2 + text:heavy rain + thunder.wav"."""
+    def one(source: Source) -> str:
+        name = f"text:{source.value}" if source.kind == "text" else source.value
+        return name if source.weight == 1.0 else f"{name}:{source.weight:g}"
+
+    return " + ".join(one(source) for source in sources)
+
+
+def composed_sound(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOptions, seeds: Sequence[int],
+                   *, var_samples: int = 1) -> PlannedSound:
+    """The condition producer of `compose`: the mix for each seed over options.duration seconds (any
+    length: windowed and joined by the sampler like any other sound). Every file is read here."""
+    conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
+    timeline = generator_timeline(pipeline.generator, 0.0, options.duration, options)
+    return planned_sound(describe(sources), "compose", timeline, conditions, seeds,
+                         info={"mix": [{"kind": s.kind, "value": s.value, "weight": s.weight,
+                                        **({"box": list(s.box)} if s.box is not None else {})} for s in sources]})
+
+
 @torch.inference_mode()
-def compose(pipeline: Pipeline, sources: Sequence[Source], options: GenerateOptions = GenerateOptions(), *,
+def compose(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOptions = GenerateOptions(), *,
             var_samples: int = 1, progress: ProgressCallback | None = None) -> list[np.ndarray]:
     """One waveform per variation; variation v uses seed options.seed + v (mapper and generator alike).
 
-    All conditions are computed (all files read) before anything is generated.
-    """
+    All conditions are computed (all files read) before anything is generated."""
     options = pipeline.settle(options.validate())
     seeds = [options.seed + v for v in range(options.variations)]
-    conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
-    return pipeline.synthesize_batched(conditions, seeds, options, progress)
+    with pipeline.call():
+        planned = composed_sound(pipeline, sources, options, seeds, var_samples=var_samples)
+        synthesize_sounds(pipeline, [planned], options, progress=counting(progress, step_total([planned], options)))
+    return planned.track.waveforms
 
 
 def parse_weighted(item: str, *, check_file: bool = True) -> tuple[str, float]:
@@ -193,5 +211,14 @@ def parse_weighted(item: str, *, check_file: bool = True) -> tuple[str, float]:
 
 
 def parse_text_weighted(item: str) -> tuple[str, float]:
-    """Texts take a weight the same way ("heavy rain:2"); a text is never a file."""
-    return parse_weighted(item, check_file=False)
+    """Texts take a weight the same way ("heavy rain:2"); a text is never a file. A text whose last ':'
+    sits between digits ("clock at 10:30", "16:9") is text, with a note: its weight goes after it
+    ("clock at 10:30:2")."""
+    text, weight = parse_weighted(item, check_file=False)
+    if text != item and text[-1:].isdigit() and ":" not in text:
+        from v2a_cli.notes import note
+
+        note(f"--text {item!r}: read as text with weight 1 (a time or ratio); to weight it, add the weight "
+             f"after it, e.g. '{item}:2'")
+        return item, 1.0
+    return text, weight

@@ -25,7 +25,9 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from v2a_cli.generation.pipeline import Condition, GenerateOptions, Pipeline, aggregate_frames, ssv2a_sampling
+from v2a_cli.generation.mixing import weighted_mean
+from v2a_cli.generation.models import Condition, WarmModels, ssv2a_sampling
+from v2a_cli.generation.options import GenerateOptions, aggregate_frames
 from v2a_cli.sources.find import FoundSource, crop_source
 from v2a_cli.sources.scan import Scan, scan_file, scan_frames
 
@@ -59,14 +61,12 @@ class SourcedVisual:
         return info
 
 
-def _cache(pipeline: Pipeline) -> dict:
-    if not hasattr(pipeline, "_sourced"):
-        pipeline._sourced = {}
-    return pipeline._sourced
+def _cache(pipeline: WarmModels) -> dict:
+    return pipeline.call_cache("sourced")  # one call's: dropped when it ends
 
 
-def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOptions) -> SourcedVisual:
-    """Detect and embed once per file and settings (`v2a generate --boxes` then reuses it)."""
+def sourced_visual(pipeline: WarmModels, path: str | Path, options: GenerateOptions) -> SourcedVisual:
+    """Detect and embed once per file and settings within one call (`v2a generate --boxes` then reuses it)."""
     from v2a_cli.media.inputs import media_kind
 
     path = Path(path)
@@ -86,7 +86,7 @@ def sourced_visual(pipeline: Pipeline, path: str | Path, options: GenerateOption
     return cache[key]
 
 
-def conditioning_frames(pipeline: Pipeline, path: str | Path, options: GenerateOptions, start: float,
+def conditioning_frames(pipeline: WarmModels, path: str | Path, options: GenerateOptions, start: float,
                         end: float | None) -> list:
     """The frames that condition a span of a video: sampled at `options.fps`, or, for a mapper whose
     aggregator declares its own frames (SSV2A: 64 evenly spaced, 512x512), those."""
@@ -100,7 +100,7 @@ def conditioning_frames(pipeline: Pipeline, path: str | Path, options: GenerateO
     return list(iter_frames(path, fps=options.fps, start=start, end=end))
 
 
-def forget_file(pipeline: Pipeline, path: str | Path) -> None:
+def forget_file(pipeline: WarmModels, path: str | Path) -> None:
     """Drop what `sourced_visual` keeps for this file (each entry holds its decoded picture or frames):
     a long-running `v2a app` is done with an upload once its request is answered."""
     resolved = str(Path(path).resolve())
@@ -109,7 +109,7 @@ def forget_file(pipeline: Pipeline, path: str | Path) -> None:
         del cache[key]
 
 
-def sourced_frames(pipeline: Pipeline, frames: Sequence[Any], options: GenerateOptions) -> SourcedVisual:
+def sourced_frames(pipeline: WarmModels, frames: Sequence[Any], options: GenerateOptions) -> SourcedVisual:
     """The sources of a run of frames (a whole video, or one window of it): detected per frame, matched
     across frames, embedded. Track CLIP = normalised mean of its crops; whole = the frames' aggregate."""
     detector = pipeline.detector if options.sources == "detect" else None
@@ -129,7 +129,7 @@ def sourced_frames(pipeline: Pipeline, frames: Sequence[Any], options: GenerateO
     return SourcedVisual(scan, clips, [torch.stack(rows) for rows in by_frame])
 
 
-def visual_conditions(pipeline: Pipeline, path: str | Path, options: GenerateOptions,
+def visual_conditions(pipeline: WarmModels, path: str | Path, options: GenerateOptions,
                       seeds: Sequence[int]) -> list[Condition]:
     """One condition per seed for an image or video under `options.sources` (see the module docstring)."""
     from v2a_cli.media.inputs import media_kind
@@ -141,11 +141,9 @@ def visual_conditions(pipeline: Pipeline, path: str | Path, options: GenerateOpt
             for embedding in sourced_conditions(pipeline, sourced, kind == "video", options, seeds)]
 
 
-def sourced_conditions(pipeline: Pipeline, sourced: SourcedVisual, video: bool, options: GenerateOptions,
+def sourced_conditions(pipeline: WarmModels, sourced: SourcedVisual, video: bool, options: GenerateOptions,
                        seeds: Sequence[int]) -> list[torch.Tensor]:
     """[512] CLAP condition per seed of a picture's, a video's or a video window's sources."""
-    from v2a_cli.generation.compose import weighted_mean
-
     mapper = pipeline.mapper
     extra = ssv2a_sampling(mapper, options)
     conditions = []

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from v2a_cli.generation.longform import Soundtrack
-    from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+    from v2a_cli.generation.models import WarmModels
+    from v2a_cli.generation.options import GenerateOptions
+    from v2a_cli.generation.plan import Soundtrack
 
 SIDECAR_FORMAT = 1
 HASH_CHUNK = 1 << 20
@@ -40,7 +41,7 @@ def window_records(track: "Soundtrack") -> list[list[dict]]:
     return records
 
 
-def build_sidecar(pipeline: "Pipeline", options: "GenerateOptions", track: "Soundtrack", variation: int,
+def build_sidecar(pipeline: "WarmModels", options: "GenerateOptions", track: "Soundtrack", variation: int,
                   output: Path) -> dict:
     """The sidecar of variation `variation` of `track`, written to `output`."""
     from v2a_cli import __version__
@@ -89,14 +90,14 @@ def write_sidecar(path: Path, record: dict) -> Path:
     return path
 
 
-def model_provenance(pipeline: "Pipeline", kind: str) -> dict:
-    """Each model this kind of input used: its spec and what it resolved to (cached on the pipeline)."""
+def model_provenance(pipeline: "WarmModels", kind: str) -> dict:
+    """Each model this kind of input used: its spec and what it resolved to (hashed once per call)."""
     roles = ["generator"]
-    if kind in ("image", "video"):
+    if kind in ("image", "video", "compose", "interpolation"):
         roles += ["clip", "mapper"]
-    elif kind == "audio":
+    if kind in ("audio", "compose", "interpolation"):
         roles += ["clap"]
-    cache = pipeline._provenance
+    cache = pipeline.call_cache("provenance")
     result = {}
     for role in roles:
         spec = getattr(pipeline.models, role)

@@ -30,7 +30,7 @@ def wav_bytes(seconds: float) -> int:
 
 
 def preflight(outputs: Sequence[Path], *, overwrite: bool = False,
-              video_sources: Mapping[Path, Path] | None = None, bytes_each: int = WAV_BYTES,
+              video_sources: Mapping[Path, Path] | None = None, bytes_each: int | Mapping[Path, int] = WAV_BYTES,
               video_codec: str = "auto") -> dict[Path, str]:
     """Check `outputs` before any work. Raises V2AError for a folder-wide problem; returns
     {output: one-line problem} for outputs that cannot be written (the others can).
@@ -45,7 +45,8 @@ def preflight(outputs: Sequence[Path], *, overwrite: bool = False,
     for output in outputs:
         output = Path(output)
         folder = check_output_folder(output.parent)
-        needed[folder] = needed.get(folder, 0) + _size_estimate(video_sources.get(output), bytes_each)
+        sound_bytes = bytes_each.get(output, WAV_BYTES) if isinstance(bytes_each, Mapping) else bytes_each
+        needed[folder] = needed.get(folder, 0) + _size_estimate(video_sources.get(output), sound_bytes)
         problem = _output_problem(output, overwrite, video_sources.get(output), video_codec)
         if problem:
             problems[output] = problem

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from contextlib import contextmanager
@@ -81,9 +83,25 @@ def launch(page, options: ServeOptions, workdir: Path) -> tuple[str, str | None]
             prevent_thread_lock=True, quiet=True, show_error=True, footer_links=["api"], run_history=False,
             enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False, css=PAGE_CSS)
     except OSError as exc:
-        raise V2AError(f"--port {options.port} on {options.host}: cannot listen ({exc}); choose another port "
+        reason = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or "not allowed").lower()
+        raise V2AError(f"--port {options.port} on {options.host}: cannot listen ({reason}); choose another port "
                        "with --port") from None
     return url, share_url
+
+
+def check_port(options: ServeOptions) -> None:
+    """Fail in one line, before any model loads, when the port cannot be listened on (in use, or not
+    allowed). The test listens as the server will (address reuse on, as uvicorn sets it)."""
+    family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((options.host, options.port))
+            probe.listen()
+    except OSError as exc:
+        reason = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc)).lower()
+        raise V2AError(f"--port {options.port} on {options.host}: cannot listen ({reason}); choose another port "
+                       "with --port") from None
 
 
 def _stop_on_sigterm(signum, frame):
@@ -113,13 +131,15 @@ def _serve(make_pipeline: Callable[[], object], options: ServeOptions, workdir: 
     page = None
     try:
         import_gradio()
+        check_port(options)  # before the models load (minutes with real weights)
+        from v2a_cli.web.examples import write_examples
         from v2a_cli.web.page import build_page
         from v2a_cli.web.service import AppService
 
         service = AppService(make_pipeline(), workdir)
         log("loading models")
         service.warm()
-        page = build_page(service)
+        page = build_page(service, examples=write_examples(workdir / "examples"))
         url, share_url = launch(page, options, workdir)
         if options.host not in LOCAL_HOSTS:
             log(f"warning: listening on {options.host}: other machines on the network can use this page")

@@ -71,11 +71,37 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def spy_on_waveforms(waves: dict[str, str]) -> None:
+    """Record the sha256 of each float32 waveform as it is written: the tiny zoo's sounds are ~1e-11 loud,
+    all zeros in a 16-bit WAV, so the file hashes alone would only prove lengths."""
+    import numpy as np
+
+    from v2a_cli.media import audio, mux
+
+    def digest(path, waveform) -> None:
+        waves[str(path)] = hashlib.sha256(np.ascontiguousarray(waveform, dtype=np.float32).tobytes()).hexdigest()
+
+    real_wav, real_mux = audio.write_wav, mux.mux_audio_into_video
+
+    def write_wav(path, waveform, *args, **kwargs):
+        digest(path, waveform)
+        return real_wav(path, waveform, *args, **kwargs)
+
+    def mux_audio_into_video(video_path, waveform, sample_rate, out_path, *args, **kwargs):
+        digest(out_path, waveform)
+        return real_mux(video_path, waveform, sample_rate, out_path, *args, **kwargs)
+
+    audio.write_wav, mux.mux_audio_into_video = write_wav, mux_audio_into_video
+
+
 def record(work: Path, only: list[str] | None = None) -> dict[str, dict[str, str]]:
     import torch
 
     from v2a_cli.cli import main
     from v2a_cli.testing.zoo import build_zoo
+
+    waves: dict[str, str] = {}
+    spy_on_waveforms(waves)
 
     torch.set_num_threads(1)
     os.environ["V2A_CACHE"] = str(work / "cache")
@@ -94,7 +120,9 @@ def record(work: Path, only: list[str] | None = None) -> dict[str, dict[str, str
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
         files = sorted(p for p in out.rglob("*") if p.is_file())
-        results[name] = {"exit": str(code), **{str(p.relative_to(out)): sha256(p) for p in files}}
+        results[name] = {"exit": str(code), **{str(p.relative_to(out)): sha256(p) for p in files},
+                         **{f"{Path(p).relative_to(out)} (waveform)": h for p, h in waves.items()
+                            if Path(p).is_relative_to(out)}}
         print(f"{name}: exit {code}, {len(files)} files", file=sys.stderr)
     return results
 
