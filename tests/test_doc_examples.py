@@ -207,8 +207,10 @@ def placeholder_media(tmp_path_factory, zoo_models_toml) -> Path:
     _videos(root / "clips", ["rain.mp4", "bird.mp4"])
     # VGGSound-named clips and their split CSV (train and test rows), for extract and train.
     clips = [f"clip{i}_{10 * i:06d}.mp4" for i in range(4)]
-    for folder in ("vggsound", "videos", "home/vggsound/video"):
+    for folder in ("vggsound", "home/vggsound/video"):
         _videos(root / folder, clips)
+    # videos/ also feeds `eval --suite all`: the IB-score and DeSync read the first --audio-length (8) seconds.
+    _videos(root / "videos", clips, seconds=8.0)
     rows = [f"clip{i},{10 * i},label {i},{'test' if i == 3 else 'train'}" for i in range(4)]
     (root / "vggsound.csv").write_text("\n".join(rows) + "\n")
     generator = torch.Generator().manual_seed(0)
@@ -216,7 +218,7 @@ def placeholder_media(tmp_path_factory, zoo_models_toml) -> Path:
                torch.randn(8, 512, generator=generator))
     # v2a eval: generated sounds, references and prompt images, named like the clips of videos/ (paired metrics)
     for i, name in enumerate(clip[:-len(".mp4")] for clip in clips[:3]):
-        make_wav(root / "generated" / f"{name}.wav", seconds=1.0, frequency=300 + 100 * i)
+        make_wav(root / "generated" / f"{name}.wav", seconds=8.0, frequency=300 + 100 * i)  # DeSync: 8 s
         make_wav(root / "references" / f"{name}.wav", seconds=1.0, frequency=320 + 90 * i)
         make_image(root / "frames" / f"{name}.jpg", color=(40 * i, 120, 160))
     shutil.copy(zoo_models_toml, root / "models.toml")

@@ -73,7 +73,8 @@ def test_locate_url_spec_finds_the_downloaded_file(monkeypatch, tmp_path):
 def test_run_doctor_reports_every_role_and_never_raises_on_missing_models(tmp_path, hub_cache):
     report = run_doctor(offline_models(tmp_path), device="cpu")
     roles = {entry.role: entry for entry in report.models}
-    assert set(roles) == {"clip", "clap", "generator", "mapper", "detector", "panns", "vggish", "wav2clip", "passt"}
+    assert set(roles) == {"clip", "clap", "generator", "mapper", "detector", "panns", "vggish", "wav2clip", "passt",
+                          "imagebind", "synchformer"}
     assert roles["clip"].status == "local" and roles["mapper"].status == "builtin"
     assert roles["generator"].status == "missing"
     assert not report.ok and any("generator" in problem for problem in report.problems)

@@ -52,16 +52,19 @@ def test_eval_with_two_ranks_gives_the_scores_of_one_process(zoo_models_toml, tm
     for i in range(4):
         make_wav(tmp_path / "gen" / f"clip{i}.wav", seconds=1.5, frequency=300 + 150 * i)
         make_wav(tmp_path / "refs" / f"clip{i}.wav", seconds=1.5, frequency=320 + 140 * i)
+        make_video(tmp_path / "videos" / f"clip{i}.mp4", seconds=4.0, frequency=330 + 120 * i)  # ImageBind's share too
     scores, cached = {}, {}
     for ranks in (1, 2):
         out = tmp_path / f"scores{ranks}.json"
         done = run(["--models", str(zoo_models_toml), "--quiet", "eval", str(tmp_path / "gen"), "--refs",
-                    str(tmp_path / "refs"), "--metrics", "fd,kl,is,fd_passt,kl_panns", "--json", str(out), "--device", "cpu"],
+                    str(tmp_path / "refs"), "--metrics", "fd,kl,is,fd_passt,kl_panns,ib_score", "--videos", str(tmp_path / "videos"),
+                    "--audio-length", "4", "--json", str(out), "--device", "cpu"],
                    ranks=ranks, cache=tmp_path / f"cache{ranks}", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         scores[ranks] = json.loads(out.read_text())
         cached[ranks] = {p.relative_to(tmp_path / f"cache{ranks}") for p in (tmp_path / f"cache{ranks}").rglob("*")}
     assert cached[2] == cached[1]  # the two ranks' shares together: every file's embeddings
     assert scores[2]["counts"] == scores[1]["counts"]
+    assert {"fd", "kl", "fd_passt", "kl_panns", "ib_score"} <= set(scores[1]["metrics"])  # sounds and videos sharded
     for name, value in scores[1]["metrics"].items():
         assert scores[2]["metrics"][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name

@@ -65,6 +65,7 @@ METRIC_NETWORK: dict[str, str] = {metric: FEATURES[feature].role for metric, fea
 NEEDS_REFERENCES = frozenset({"fd", "fad", "kl", "fd_passt", "fd_panns", "fd_vgg", "kl_panns", "kl_passt"})
 PAIRED_WITH_REFERENCES = frozenset({"kl", "kl_panns", "kl_passt"})
 PAIRED_WITH_VIDEOS = frozenset({"ib_score", "desync"})
+VIDEO_ROLES = frozenset({"imagebind", "synchformer"})  # read videos too; take av-benchmark's duration
 SOUND_EXTS = AUDIO_EXTS | VIDEO_EXTS
 PROMPT_EXTS = IMAGE_EXTS | VIDEO_EXTS
 VIDEO_PROMPT_FPS = 1.0
@@ -358,12 +359,24 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
     if all(m in result.skipped for m in wanted):  # nothing left to compute: say why before any model loads
         raise V2AError("; ".join(f"{m}: {why}" for m, why in result.skipped.items()))
 
+    from v2a_cli.errors import CheckpointError, ModelUnavailableError
+
     active = [m for m in wanted if m not in result.skipped]
-    roles = sorted({METRIC_NETWORK[m] for m in active})
     loaded: dict[str, Any] = {}
-    for role in roles:
-        options = {"duration": audio_length} if role in ("imagebind", "synchformer") else {}
-        loaded[role] = load_model(role, getattr(models, role), device=torch_device, **options)
+    for role in sorted({METRIC_NETWORK[m] for m in active}, key=lambda r: r not in VIDEO_ROLES):
+        if role in VIDEO_ROLES:  # their windows need a long enough --audio-length: checked first, on loading
+            try:
+                loaded[role] = load_model(role, getattr(models, role), device=torch_device, duration=audio_length)
+            except (ModelUnavailableError, CheckpointError):
+                raise
+            except V2AError as exc:  # e.g. DeSync's 4.8-s windows and --audio-length 2: the others still run
+                for name in (m for m in active if METRIC_NETWORK[m] == role):
+                    result.skipped[name] = str(exc)
+            continue
+        loaded[role] = load_model(role, getattr(models, role), device=torch_device)
+    active = [m for m in active if m not in result.skipped]
+    if not active:
+        raise V2AError("; ".join(f"{m}: {why}" for m, why in result.skipped.items()))
     result.networks = {role: net.identity for role, net in loaded.items()}
 
     def network(feature: str) -> AudioNetwork:
