@@ -53,7 +53,7 @@ def generate(
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Text mixed into the condition in CLAP space."),
     prompt_weight: float = typer.Option(0.3, "--prompt-weight", help="Weight of --prompt in the mix (0..1)."),
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
-    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second (each window is conditioned on its own)."),
+    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second (each window is conditioned on its own; an SSV2A mapper with agg.pth takes 64 per window instead)."),
     aggregate: str = options.AGGREGATE,
     bridge_top_k: int = options.BRIDGE_TOP_K,
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
