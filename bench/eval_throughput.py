@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
 
         if args.models:
             models = ModelsConfig.from_toml(args.models)
-            specs = {kind: getattr(models, kind) for kind in ("panns", "vggish", "wav2clip")}
+            specs = {kind: getattr(models, kind) for kind in ("panns", "vggish", "wav2clip", "passt")}
         else:
             from v2a_cli.testing.zoo_eval import build_eval_models
 

@@ -38,6 +38,14 @@ FIXTURES = "regenerates a committed reference fixture from the original implemen
 FOREIGN: dict[str, str] = {
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'": "the install CI runs (.ci/run) on a clean clone",
     ".venv/bin/pytest -q": "the test suite itself (this test is part of it)",
+    # docs/testing.md: the whole suite as another machine would run it (this test is part of it).
+    ".venv/bin/pytest -q -p random_order --random-order": "the test suite itself, in a shuffled order",
+    "ATEN_CPU_CAPABILITY=default .venv/bin/pytest -q": "the test suite itself, with other CPU kernels",
+    "ONEDNN_MAX_CPU_ISA=SSE41 .venv/bin/pytest -q": "the test suite itself, with other CPU kernels",
+    "MKL_ENABLE_INSTRUCTIONS=SSE4_2 .venv/bin/pytest -q": "the test suite itself, with other CPU kernels",
+    "V2A_TEST_THREADS=2 .venv/bin/pytest -q": "the test suite itself, with two threads per process",
+    'LANG=C LC_ALL=C TMPDIR="/tmp/a folder with spaces" .venv/bin/pytest -q':
+        "the test suite itself, in an ASCII locale with a TMPDIR holding a space",
     ".venv/bin/python -m v2a_cli.testing.zoo /tmp/zoo": "the zoo this test uses is built by the same build_zoo(); "
                                                          "/tmp/zoo in the commands below stands for it",
     "pip install -e '.[app]'": NETWORK,
@@ -56,7 +64,8 @@ FOREIGN: dict[str, str] = {
     "PYTHONPATH=$PWD python tests/evaluation/data/make_wav2clip_reference.py /tmp/ref/src /tmp/ref/deps": FIXTURES,
     "PYTHONPATH=$PWD python tests/evaluation/data/make_metric_references.py /tmp/ref/src": FIXTURES,
     "PYTHONPATH=$PWD python tests/generation/data/make_sampling_reference.py":
-        "regenerates a committed fixture with diffusers (tests/generation/test_sampling_reference.py runs it)",
+        "prints how far v2a's sampling loop is from diffusers' pipeline (tests/generation/test_sampling_reference.py "
+        "runs the same comparison)",
     "git clone https://github.com/wguo86/SSV2A /tmp/ref/SSV2A && git clone https://github.com/openai/CLIP /tmp/ref/CLIP":
         "downloads SSV2A's and CLIP's original code from GitHub (network)",
     "PYTHONPATH=$PWD python tests/mapper/ssv2a/data/make_ssv2a_fixtures.py /tmp/ref/SSV2A": FIXTURES,
@@ -105,7 +114,8 @@ FEWER_STEPS: dict[str, list[str]] = {
 # Flags of other tools that the docs name (torchrun, pip, SSV2A's and av-benchmark's own scripts); bench/
 # scripts' flags are read from bench/ itself.
 FOREIGN_FLAGS = {"--nproc_per_node", "--nproc-per-node", "--nnodes", "--node-rank", "--rdzv-endpoint",
-                 "--no-deps", "--target", "--index-url", "--extra-index-url", "--var_samples", "--audio_length"}
+                 "--no-deps", "--target", "--index-url", "--extra-index-url", "--var_samples", "--audio_length",
+                 "--random-order", "--random-order-seed", "--durations"}  # pytest's (docs/testing.md)
 
 
 @dataclass
@@ -207,8 +217,10 @@ def placeholder_media(tmp_path_factory, zoo_models_toml) -> Path:
     _videos(root / "clips", ["rain.mp4", "bird.mp4"])
     # VGGSound-named clips and their split CSV (train and test rows), for extract and train.
     clips = [f"clip{i}_{10 * i:06d}.mp4" for i in range(4)]
-    for folder in ("vggsound", "videos", "home/vggsound/video"):
+    for folder in ("vggsound", "home/vggsound/video"):
         _videos(root / folder, clips)
+    # videos/ also feeds `eval --suite all`: the IB-score and DeSync read the first --audio-length (8) seconds.
+    _videos(root / "videos", clips, seconds=8.0)
     rows = [f"clip{i},{10 * i},label {i},{'test' if i == 3 else 'train'}" for i in range(4)]
     (root / "vggsound.csv").write_text("\n".join(rows) + "\n")
     generator = torch.Generator().manual_seed(0)
@@ -216,7 +228,7 @@ def placeholder_media(tmp_path_factory, zoo_models_toml) -> Path:
                torch.randn(8, 512, generator=generator))
     # v2a eval: generated sounds, references and prompt images, named like the clips of videos/ (paired metrics)
     for i, name in enumerate(clip[:-len(".mp4")] for clip in clips[:3]):
-        make_wav(root / "generated" / f"{name}.wav", seconds=1.0, frequency=300 + 100 * i)
+        make_wav(root / "generated" / f"{name}.wav", seconds=8.0, frequency=300 + 100 * i)  # DeSync: 8 s
         make_wav(root / "references" / f"{name}.wav", seconds=1.0, frequency=320 + 90 * i)
         make_image(root / "frames" / f"{name}.jpg", color=(40 * i, 120, 160))
     shutil.copy(zoo_models_toml, root / "models.toml")

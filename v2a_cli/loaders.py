@@ -24,6 +24,8 @@ LOADER_MODULES: dict[str, str] = {
     "vggish": "v2a_cli.evaluation.vggish",
     "wav2clip": "v2a_cli.evaluation.wav2clip",
     "passt": "v2a_cli.evaluation.passt",
+    "imagebind": "v2a_cli.evaluation.imagebind",
+    "synchformer": "v2a_cli.evaluation.synchformer",
 }
 
 

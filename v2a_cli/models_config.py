@@ -38,6 +38,8 @@ class ModelsConfig:
     vggish: str = "vggish"  # evaluation: VGGish (FAD)
     wav2clip: str = "wav2clip"  # evaluation: Wav2CLIP audio encoder (CLIP-Score)
     passt: str = "passt"  # evaluation, av-benchmark suite: PaSST (HEAR 2021 passt, FD/KL/IS_PaSST)
+    imagebind: str = "imagebind-huge"  # evaluation: ImageBind vision + audio towers (IB-score)
+    synchformer: str = "synchformer"  # evaluation: Synchformer AudioSet 24-01-04T16-39-21 (DeSync)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "ModelsConfig":

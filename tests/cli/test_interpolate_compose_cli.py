@@ -58,7 +58,7 @@ def test_interpolate_writes_sorted_steps_and_a_crossfaded_concat(v2a, media, tmp
                                "--denoise-steps", "2", "-d", out, "-o", concat, "--crossfade", "0.1", *FAST)
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == ["00.wav", "01.wav", "02.wav"]
-    assert stdout.split() == [str(out / "00.wav"), str(out / "01.wav"), str(out / "02.wav"), str(concat)]
+    assert stdout.splitlines() == [str(out / "00.wav"), str(out / "01.wav"), str(out / "02.wav"), str(concat)]
     assert [samples(out / name) for name in ("00.wav", "01.wav", "02.wav")] == [8000] * 3
     assert samples(concat) == 3 * 8000 - 2 * 1600  # two 0.1 s overlaps at 16 kHz
     (path, seeds), = generator_calls
@@ -76,7 +76,7 @@ def test_compose_writes_one_file_per_variation(v2a, media, tmp_path, generator_c
     code, stdout, stderr = v2a("compose", "--image", f"{media['image']}:2", "--text", "heavy rain",
                                "--audio", media["audio"], "-o", scene, "--variations", "2", "--steps", "2", *FAST)
     assert code == 0, stderr
-    assert stdout.split() == [str(scene), str(tmp_path / "scene_v2.wav")]
+    assert stdout.splitlines() == [str(scene), str(tmp_path / "scene_v2.wav")]
     assert samples(scene) == samples(tmp_path / "scene_v2.wav") == 8000
     (mixes, seeds), = generator_calls
     assert seeds == [3, 4] and not torch.equal(mixes[0], mixes[1])  # the mapper samples per variation

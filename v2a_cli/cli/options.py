@@ -14,7 +14,7 @@ OUT_DIR = typer.Option(None, "--out-dir", "-d", help="Folder for the outputs (de
 SEED = typer.Option(0, "--seed", help="Random seed (variation v uses seed + v; interpolate: every step uses it; train: initialisation, shuffling, noise, split); -1 draws one (printed).")
 VARIATIONS = typer.Option(1, "--variations", "-n", help="Sounds per input (compose: per scene); variation v > 1 adds _vN to the name.")
 DURATION = typer.Option(10.0, "--duration", help="Seconds of sound for a picture, text, sound, mix or interpolation step (any length: longer than 10.24 s is windowed and joined); a video gets its own length.")
-FPS = typer.Option(1.0, "--fps", help="Video frames sampled per second (generate: each window is conditioned on its own).")
+FPS = typer.Option(1.0, "--fps", help="Video frames sampled per second (generate: each window is conditioned on its own; an SSV2A mapper with agg.pth takes 64 per window instead).")
 MAX_SECONDS = typer.Option(10.0, "--max-seconds", help="Video: frames are sampled from the first N seconds (generate covers the whole video instead).")
 DATA_HELP = "Folder of videos (searched recursively); train embeds it into OUT/embeddings first (resumable)."
 DATA = typer.Option(None, "--data", help=DATA_HELP)

@@ -149,3 +149,42 @@ def make_scene_video(path: str | Path, scenes: tuple[float, ...] = (12.0, 11.0, 
                 container.mux(audio.encode(frame))
             container.mux(audio.encode())
     return path
+
+
+def make_av_clip(path: str | Path, *, seconds: float = 6.0, fps: int = 25, size: tuple[int, int] = (64, 48),
+                 sample_rate: int = 16000) -> Path:
+    """A clip whose picture and sound both change in time: a bright square that flashes on for 0.25 s
+    every 0.9 s, and a 300 Hz burst at each flash (silence in between). Matroska with 16-bit PCM sound,
+    so the sound decodes to exactly what was written; H.264 (or MPEG-4) picture. For audio-visual sync tests."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    with av.open(str(path), mode="w", format="matroska") as container:
+        video = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = container.add_stream("pcm_s16le", rate=sample_rate)
+        audio.layout = "mono"
+        for i in range(int(round(seconds * fps))):
+            t = i / fps
+            pixels = np.full((height, width, 3), 30, dtype=np.uint8)
+            if t % 0.9 < 0.25:
+                x = int((t * 20) % (width - height // 2))
+                pixels[height // 4:3 * height // 4, x:x + height // 2] = (250, 240, 200)
+            for packet in video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        t = np.arange(int(seconds * sample_rate)) / sample_rate
+        samples = (0.5 * np.sin(2 * np.pi * 300 * t) * ((t % 0.9) < 0.25)).astype(np.float32)
+        chunk = 1024
+        for start in range(0, samples.size, chunk):
+            frame = av.AudioFrame.from_ndarray((samples[start:start + chunk] * 32767).astype(np.int16)[None, :],
+                                               format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = sample_rate, start, Fraction(1, sample_rate)
+            for packet in audio.encode(frame):
+                container.mux(packet)
+        for packet in audio.encode():
+            container.mux(packet)
+    return path

@@ -26,7 +26,7 @@ def build_zoo(folder: str | Path, *, mapper_kind: str = "diffusion", mapper_arch
 
 
 def _build_zoo(root: Path, mapper_kind: str, mapper_arch: str) -> Path:
-    from v2a_cli.testing import zoo_clap, zoo_clip, zoo_detector, zoo_eval, zoo_generator, zoo_mapper, zoo_ssv2a
+    from v2a_cli.testing import zoo_av, zoo_clap, zoo_clip, zoo_detector, zoo_eval, zoo_generator, zoo_mapper, zoo_ssv2a
     from v2a_cli.testing.tiny_tokenizer import write_tiny_roberta_tokenizer
 
     root.mkdir(parents=True, exist_ok=True)
@@ -39,6 +39,7 @@ def _build_zoo(root: Path, mapper_kind: str, mapper_arch: str) -> Path:
     generator_dir = zoo_generator.build_generator(root / "generator", text_encoder=zoo_clap.text_encoder_from(clap_model))
     mapper_dir = zoo_mapper.build_mapper(root / "mapper", kind=mapper_kind, arch=mapper_arch)
     eval_models = zoo_eval.build_eval_models(root / "eval")
+    eval_models.update(zoo_av.build_av_models(root / "eval"))  # ImageBind, Synchformer (IB-score, DeSync)
     detector_dir = zoo_detector.build_detector(root / "detector")
     zoo_ssv2a.build_ssv2a(root / "ssv2a")  # SSV2A's own layout; not a role: pass it with --mapper
 
