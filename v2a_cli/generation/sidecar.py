@@ -45,7 +45,7 @@ def build_sidecar(pipeline: "WarmModels", options: "GenerateOptions", track: "So
                   output: Path, written: dict | None = None) -> dict:
     """The sidecar of variation `variation` of `track`, written to `output`; `written`: how the file itself
     was made ({as_video, mix_original, video_codec}: batch.written_settings), recorded under "settings"."""
-    from v2a_cli import __version__
+    from v2a_cli.version import __version__
 
     options = pipeline.settle(options)
     settings = {key: value for key, value in dataclasses.asdict(options).items() if key not in ("flags", "settled")}
