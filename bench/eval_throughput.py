@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         from v2a_cli.device import pick_device
         from v2a_cli.evaluation.evaluator import extract_embeddings
         from v2a_cli.models_config import ModelsConfig
-        from v2a_cli.registry import load_model
+        from v2a_cli.loaders import load_model
 
         if args.models:
             models = ModelsConfig.from_toml(args.models)

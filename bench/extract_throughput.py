@@ -97,7 +97,7 @@ def measure(*, clips: int = 24, seconds: float = 10.0, size: tuple[int, int] = (
 
 def _tiny_preprocess(models) -> Preprocess:
     """The workers' preprocessing objects, taken from the models as extraction does."""
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     clip = load_model("clip", models.clip, device="cpu")
     clap = load_model("clap", models.clap, device="cpu", tokenizer=models.generator)

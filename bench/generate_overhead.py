@@ -23,8 +23,8 @@ from typing import Callable
 import torch
 
 from v2a_cli.device import pick_device, pick_dtype
-from v2a_cli.generation.audioldm import AudioLDMGenerator
-from v2a_cli.generation.schedulers import build_scheduler
+from v2a_cli.audioldm.generator import AudioLDMGenerator
+from v2a_cli.audioldm.schedulers import build_scheduler
 from v2a_cli.testing.zoo_generator import build_generator
 
 

@@ -95,7 +95,7 @@ def time_generate(generator, batch: int, *, steps: int, scheduler: str, duration
 
 
 def part_generation(args, device: torch.device, work: Path) -> dict:
-    from v2a_cli.generation.audioldm import AudioLDMGenerator
+    from v2a_cli.audioldm.generator import AudioLDMGenerator
     from v2a_cli.registry import quiet_library_loading
     from v2a_cli.testing.zoo_generator import build_generator
 

@@ -11,11 +11,14 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Tiny models on a 2-core machine: one thread per process is several times faster than two fighting.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# V2A_TEST_THREADS=2 runs the whole suite (and its subprocesses) with another thread count: no result may
+# depend on it (docs/testing.md).
+THREADS = os.environ.get("V2A_TEST_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", THREADS)
 
 import torch  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(THREADS))
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,14 @@ FIXTURES = "regenerates a committed reference fixture from the original implemen
 FOREIGN: dict[str, str] = {
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'": "the install CI runs (.ci/run) on a clean clone",
     ".venv/bin/pytest -q": "the test suite itself (this test is part of it)",
+    # docs/testing.md: the whole suite as another machine would run it (this test is part of it).
+    ".venv/bin/pytest -q -p random_order --random-order": "the test suite itself, in a shuffled order",
+    "ATEN_CPU_CAPABILITY=default .venv/bin/pytest -q": "the test suite itself, with other CPU kernels",
+    "ONEDNN_MAX_CPU_ISA=SSE41 .venv/bin/pytest -q": "the test suite itself, with other CPU kernels",
+    "MKL_ENABLE_INSTRUCTIONS=SSE4_2 .venv/bin/pytest -q": "the test suite itself, with other CPU kernels",
+    "V2A_TEST_THREADS=2 .venv/bin/pytest -q": "the test suite itself, with two threads per process",
+    'LANG=C LC_ALL=C TMPDIR="/tmp/a folder with spaces" .venv/bin/pytest -q':
+        "the test suite itself, in an ASCII locale with a TMPDIR holding a space",
     ".venv/bin/python -m v2a_cli.testing.zoo /tmp/zoo": "the zoo this test uses is built by the same build_zoo(); "
                                                          "/tmp/zoo in the commands below stands for it",
     "pip install -e '.[app]'": NETWORK,
@@ -56,7 +64,8 @@ FOREIGN: dict[str, str] = {
     "PYTHONPATH=$PWD python tests/evaluation/data/make_wav2clip_reference.py /tmp/ref/src /tmp/ref/deps": FIXTURES,
     "PYTHONPATH=$PWD python tests/evaluation/data/make_metric_references.py /tmp/ref/src": FIXTURES,
     "PYTHONPATH=$PWD python tests/generation/data/make_sampling_reference.py":
-        "regenerates a committed fixture with diffusers (tests/generation/test_sampling_reference.py runs it)",
+        "prints how far v2a's sampling loop is from diffusers' pipeline (tests/generation/test_sampling_reference.py "
+        "runs the same comparison)",
     "git clone https://github.com/wguo86/SSV2A /tmp/ref/SSV2A && git clone https://github.com/openai/CLIP /tmp/ref/CLIP":
         "downloads SSV2A's and CLIP's original code from GitHub (network)",
     "PYTHONPATH=$PWD python tests/mapper/ssv2a/data/make_ssv2a_fixtures.py /tmp/ref/SSV2A": FIXTURES,
@@ -105,7 +114,8 @@ FEWER_STEPS: dict[str, list[str]] = {
 # Flags of other tools that the docs name (torchrun, pip, SSV2A's and av-benchmark's own scripts); bench/
 # scripts' flags are read from bench/ itself.
 FOREIGN_FLAGS = {"--nproc_per_node", "--nproc-per-node", "--nnodes", "--node-rank", "--rdzv-endpoint",
-                 "--no-deps", "--target", "--index-url", "--extra-index-url", "--var_samples", "--audio_length"}
+                 "--no-deps", "--target", "--index-url", "--extra-index-url", "--var_samples", "--audio_length",
+                 "--random-order", "--random-order-seed", "--durations"}  # pytest's (docs/testing.md)
 
 
 @dataclass
@@ -243,12 +253,12 @@ def models_loaded_once(_loaded_models, monkeypatch):
     are mutated on shared models), so sharing them changes no result."""
     import importlib
 
-    from v2a_cli import registry
+    from v2a_cli import loaders, registry
 
     # Extraction decodes in this process: a pool of spawned workers costs more than the pages' few tiny clips
     # (tests/training/test_extract.py runs the pool).
     monkeypatch.setattr("v2a_cli.training.extract.default_workers", lambda: 0)
-    for module in registry._LOADER_MODULES.values():
+    for module in loaders.LOADER_MODULES.values():
         importlib.import_module(module)
     for kind, loader in list(registry.LOADERS.items()):
         def load_once(spec, *, _kind=kind, _loader=loader, **kwargs):

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("v2a-cli")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+local"
+from v2a_cli.version import __version__
 
 __all__ = ["__version__", "load_mapper", "generate", "Pipeline", "GenerateOptions"]
 

@@ -5,8 +5,9 @@ device, and a small CPU (gloo) group to gather the ranks' reports at the end.
 
 Inputs are sharded by rank (item i goes to rank i % world_size), each rank writes its own outputs, and
 rank 0 prints the summary. The sharding depends only on the input list, so a restarted job takes the
-same shares (with `--skip-existing` it continues where it stopped). Training has its own DDP
-(training/train.py); extraction shards by rank on its own (training/extract.py).
+same shares (with `--skip-existing` it continues where it stopped). This is the one reading of
+torchrun's RANK / WORLD_SIZE / LOCAL_RANK: extraction (training/extract.py) shards with it, training
+(training/train.py) joins its DDP group with it and `v2a train` reports on the main rank only.
 """
 
 from __future__ import annotations
@@ -46,16 +47,39 @@ class Ranks:
         return str(device_for_rank(name, self.local_rank if self.distributed else None))
 
 
-def current_ranks() -> Ranks:
-    """From torchrun's environment; (0, 1) in a plain process."""
+def current_ranks(rank: int | None = None, world_size: int | None = None) -> Ranks:
+    """From torchrun's environment (explicit `rank` / `world_size` win); (0, 1) in a plain process.
+    Inside a running torch.distributed group its own rank and size are used."""
     try:
-        rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        group = _running_group()
+        env_rank, env_world = group if group is not None else (int(os.environ.get("RANK", 0)),
+                                                                int(os.environ.get("WORLD_SIZE", 1)))
+        rank = env_rank if rank is None else rank
+        world_size = env_world if world_size is None else world_size
         local_rank = int(os.environ.get("LOCAL_RANK", rank))
     except ValueError as exc:
         raise V2AError(f"RANK / WORLD_SIZE / LOCAL_RANK must be whole numbers ({exc})") from exc
     if world_size < 1 or not 0 <= rank < world_size:
-        raise V2AError(f"rank {rank} of world size {world_size}: need 0 <= RANK < WORLD_SIZE")
+        raise V2AError(f"rank {rank} of world size {world_size}: need 0 <= rank < world_size")
     return Ranks(rank, world_size, local_rank)
+
+
+def _running_group() -> tuple[int, int] | None:
+    """(rank, world size) of an initialised torch.distributed group; None without one (torch not imported)."""
+    import sys
+
+    if "torch.distributed" not in sys.modules:
+        return None
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return None
+
+
+def is_main_process() -> bool:
+    """Whether this process reports (rank 0, or no torchrun)."""
+    return current_ranks().is_main
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from v2a_cli.models_config import ModelsConfig
-from v2a_cli.registry import download_cache_path
+from v2a_cli.registry import BUILTIN_SPECS, ModelLocation, _hub_snapshot, download_cache_path, locate_model  # noqa: F401
 
 SPACE_CHECK_MIN_MEAN = 0.99
 SPACE_CHECK_CAPTIONS: tuple[str, ...] = (
@@ -48,24 +48,8 @@ PACKAGES: dict[str, str] = {
     "av": "av",
     "huggingface_hub": "huggingface_hub",
 }
-BUILTIN_SPECS: dict[str, str] = {"bridge": "built in: zero-shot text bridge (v2a_cli.mapper.bridge)"}
 
 
-@dataclass(frozen=True)
-class ModelLocation:
-    """Where a spec resolves without downloading anything.
-
-    status: "local" (a path), "cached" (Hub or URL download already in a cache), "remote" (downloaded on
-    first use), "builtin", "named" (a name its loader resolves), "missing" (cannot be used as is).
-    """
-
-    status: str
-    path: Path | None = None
-    note: str = ""
-
-    @property
-    def usable_offline(self) -> bool:
-        return self.status in ("local", "cached", "builtin")
 
 
 @dataclass
@@ -118,45 +102,6 @@ class DoctorReport:
 
 # -- model locations -----------------------------------------------------------------------------
 
-def _hub_snapshot(repo_id: str, revision: str | None) -> Path | None:
-    """The snapshot folder of a Hub repo already in the Hugging Face cache, without network."""
-    from huggingface_hub import constants
-
-    repo_folder = Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))
-    ref_file = repo_folder / "refs" / (revision or "main")
-    commit = ref_file.read_text().strip() if ref_file.is_file() else revision
-    snapshot = repo_folder / "snapshots" / commit if commit else None
-    return snapshot if snapshot is not None and snapshot.is_dir() else None
-
-
-def locate_model(spec: str, *, kind: str) -> ModelLocation:
-    """Where `spec` resolves now: a local path, a cached download, or why not. Never downloads."""
-    from v2a_cli.registry import hub_offline, parse_hub_ref
-
-    if spec in BUILTIN_SPECS:
-        return ModelLocation("builtin", note=BUILTIN_SPECS[spec])
-    local = Path(spec).expanduser()
-    if local.exists():
-        return ModelLocation("local", local.resolve())
-    offline_note = "not cached and HF_HUB_OFFLINE=1 forbids downloading it"
-    if spec.startswith(("https://", "http://")):
-        target = download_cache_path(spec)
-        if target.is_file():
-            return ModelLocation("cached", target)
-        return ModelLocation("missing", note=offline_note) if hub_offline() else ModelLocation(
-            "remote", note=f"downloaded on first use into {target.parent}")
-    ref = parse_hub_ref(spec)
-    if ref is not None:
-        snapshot = _hub_snapshot(ref.repo_id, ref.revision)
-        if snapshot is not None:
-            return ModelLocation("cached", snapshot)
-        return ModelLocation("missing", note=offline_note) if hub_offline() else ModelLocation(
-            "remote", note="downloaded from the Hugging Face Hub on first use")
-    if spec.startswith((".", "/", "~")) or "/" in spec or "\\" in spec:
-        return ModelLocation("missing", note="no such file or folder; fix the path in the models file")
-    return ModelLocation("named", note=f"a name the {kind} loader resolves on first use")
-
-
 HOST_TIMEOUT = 5.0  # seconds to wait for a model host before calling it unreachable
 
 
@@ -197,7 +142,7 @@ def package_versions() -> dict[str, str | None]:
         except PackageNotFoundError:
             found[shown] = None
     if found["v2a"] is None:
-        from v2a_cli import __version__
+        from v2a_cli.version import __version__
 
         found["v2a"] = __version__
     return found
@@ -221,7 +166,7 @@ def space_check(models: ModelsConfig, *, device: Any, captions: tuple[str, ...] 
     import torch
     import torch.nn.functional as F
 
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     try:
         clap = load_model("clap", models.clap, device=device, dtype=torch.float32, tokenizer=models.generator)
@@ -254,7 +199,7 @@ def audio_check(models: ModelsConfig, *, device: Any, captions: tuple[str, ...] 
     import torch.nn.functional as F
 
     from v2a_cli.embeddings.clap import clap_input_from_generated
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     try:
         generator = load_model("generator", models.generator, device=device, dtype=torch.float32)

@@ -28,24 +28,8 @@ from v2a_cli.files import atomic_output
 HUB_PREFIX = "hf-hub:"
 LIBRARY_NAME = "v2a_cli"
 
-# kind -> loader(spec, **kwargs). Filled by the modules that own each kind (see load_model).
+# kind -> loader(spec, **kwargs). Filled by the modules that own each kind (`loaders.load_model` imports them).
 LOADERS: dict[str, Callable[..., Any]] = {}
-
-# kind -> the module that registers its loader, imported lazily so `import v2a_cli` stays light.
-_LOADER_MODULES: dict[str, str] = {
-    "clip": "v2a_cli.embeddings.clip",
-    "clap": "v2a_cli.embeddings.clap",
-    "generator": "v2a_cli.generation.audioldm",
-    "mapper": "v2a_cli.mapper",
-    "detector": "v2a_cli.sources.detector",
-    "panns": "v2a_cli.evaluation.panns",
-    "vggish": "v2a_cli.evaluation.vggish",
-    "wav2clip": "v2a_cli.evaluation.wav2clip",
-    "passt": "v2a_cli.evaluation.passt",
-    "imagebind": "v2a_cli.evaluation.imagebind",
-    "synchformer": "v2a_cli.evaluation.synchformer",
-}
-
 
 def register_loader(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -83,18 +67,6 @@ def quiet_library_loading() -> Iterator[None]:
             hub_utils.enable_progress_bars()
         else:
             hub_utils.disable_progress_bars()
-
-
-def load_model(kind: str, spec: str, **kwargs: Any) -> Any:
-    """Load the model of `kind` named by `spec` (Hub id, local path or URL)."""
-    if kind not in LOADERS and kind in _LOADER_MODULES:
-        import importlib
-
-        importlib.import_module(_LOADER_MODULES[kind])
-    if kind not in LOADERS:
-        raise KeyError(f"no loader registered for model kind {kind!r}; known: {sorted(_LOADER_MODULES)}")
-    with quiet_library_loading():
-        return LOADERS[kind](spec, **kwargs)
 
 
 def cache_dir() -> Path:
@@ -239,3 +211,61 @@ def _download_url(url: str, *, kind: str, sha256: str | None) -> Path:
         raise _unavailable(kind, url, first_line(exc)) from exc
     return target
 
+
+# -- where a spec resolves, without downloading (`v2a doctor`, the bridge's cache key) ---------------
+
+BUILTIN_SPECS: dict[str, str] = {"bridge": "built in: zero-shot text bridge (v2a_cli.mapper.bridge)"}
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """Where a spec resolves without downloading anything.
+
+    status: "local" (a path), "cached" (Hub or URL download already in a cache), "remote" (downloaded on
+    first use), "builtin", "named" (a name its loader resolves), "missing" (cannot be used as is).
+    """
+
+    status: str
+    path: Path | None = None
+    note: str = ""
+
+    @property
+    def usable_offline(self) -> bool:
+        return self.status in ("local", "cached", "builtin")
+
+
+def _hub_snapshot(repo_id: str, revision: str | None) -> Path | None:
+    """The snapshot folder of a Hub repo already in the Hugging Face cache, without network."""
+    from huggingface_hub import constants
+
+    repo_folder = Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))
+    ref_file = repo_folder / "refs" / (revision or "main")
+    commit = ref_file.read_text().strip() if ref_file.is_file() else revision
+    snapshot = repo_folder / "snapshots" / commit if commit else None
+    return snapshot if snapshot is not None and snapshot.is_dir() else None
+
+
+def locate_model(spec: str, *, kind: str) -> ModelLocation:
+    """Where `spec` resolves now: a local path, a cached download, or why not. Never downloads."""
+    if spec in BUILTIN_SPECS:
+        return ModelLocation("builtin", note=BUILTIN_SPECS[spec])
+    local = Path(spec).expanduser()
+    if local.exists():
+        return ModelLocation("local", local.resolve())
+    offline_note = "not cached and HF_HUB_OFFLINE=1 forbids downloading it"
+    if spec.startswith(("https://", "http://")):
+        target = download_cache_path(spec)
+        if target.is_file():
+            return ModelLocation("cached", target)
+        return ModelLocation("missing", note=offline_note) if hub_offline() else ModelLocation(
+            "remote", note=f"downloaded on first use into {target.parent}")
+    ref = parse_hub_ref(spec)
+    if ref is not None:
+        snapshot = _hub_snapshot(ref.repo_id, ref.revision)
+        if snapshot is not None:
+            return ModelLocation("cached", snapshot)
+        return ModelLocation("missing", note=offline_note) if hub_offline() else ModelLocation(
+            "remote", note="downloaded from the Hugging Face Hub on first use")
+    if spec.startswith((".", "/", "~")) or "/" in spec or "\\" in spec:
+        return ModelLocation("missing", note="no such file or folder; fix the path in the models file")
+    return ModelLocation("named", note=f"a name the {kind} loader resolves on first use")

@@ -15,12 +15,12 @@ def media(tmp_path_factory):
 
 @pytest.fixture
 def no_models(monkeypatch):
-    import v2a_cli.registry
+    import v2a_cli.loaders
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the command line was checked")
 
-    monkeypatch.setattr(v2a_cli.registry, "load_model", refuse)
+    monkeypatch.setattr(v2a_cli.loaders, "load_model", refuse)
 
 
 WRONG = {
@@ -37,7 +37,7 @@ WRONG = {
     "boxes without detect": (["generate", "{image}", "-o", "{out}/x.wav", "--boxes", "{out}/b.png"],
                              "--sources detect", "generate"),
     "compose weight zero": (["compose", "--text", "rain:0", "-o", "{out}/x.wav"], "positive", "compose"),
-    "interpolate two ends": (["interpolate", "{image}", "--to", "{image}", "--to-text", "rain", "-o", "{out}"],
+    "interpolate two ends": (["interpolate", "{image}", "--to", "{image}", "--to-text", "rain", "-d", "{out}"],
                              "exactly one", "interpolate"),
     "a duration of no samples": (["generate", "{image}", "-o", "{out}/x.wav", "--duration", "1e-9"],
                                  "--duration 1e-09: must be from 0.01 to 86400", "generate"),

@@ -23,12 +23,12 @@ def damaged(tmp_path_factory):
 @pytest.fixture
 def no_models(monkeypatch):
     """Any model load fails the test: the checks under test must come first."""
-    import v2a_cli.registry
+    import v2a_cli.loaders
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the up-front checks failed")
 
-    monkeypatch.setattr(v2a_cli.registry, "load_model", refuse)
+    monkeypatch.setattr(v2a_cli.loaders, "load_model", refuse)
 
 
 def notes_of(err: str) -> list[str]:

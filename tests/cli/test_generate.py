@@ -140,12 +140,12 @@ def test_version_is_eager_and_light():
 @pytest.fixture
 def no_models(monkeypatch):
     """Any model load fails the test: the checks under test must come first."""
-    import v2a_cli.registry
+    import v2a_cli.loaders
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the up-front checks failed")
 
-    monkeypatch.setattr(v2a_cli.registry, "load_model", refuse)
+    monkeypatch.setattr(v2a_cli.loaders, "load_model", refuse)
 
 
 def test_unwritable_out_dir_is_one_line_before_any_model_loads(v2a, media, tmp_path, monkeypatch, no_models):

@@ -37,7 +37,7 @@ def test_a_long_video_gets_sound_for_all_of_it_with_a_sidecar(v2a, long_video, t
     out = tmp_path / "film_with_sound.mp4"
     code, stdout, stderr = v2a("generate", long_video, "-o", out, "--sidecar", *SCENES, *FAST)
     assert code == 0, stderr
-    assert stdout.split() == [str(out)]
+    assert stdout.splitlines() == [str(out)]
     assert video_packets(out) == video_packets(long_video)
     assert abs(audio_seconds(out) - 35.0) < 0.1
 
@@ -90,7 +90,7 @@ def test_skip_existing_makes_only_what_is_missing(v2a, tmp_path):
     assert code == 0, stderr
     assert (out_dir / "a.wav").read_bytes() == b"done before the kill"
     assert soundfile.read(out_dir / "b.wav")[0].shape == (16000,)
-    assert stdout.split() == [str(out_dir / "b.wav")]
+    assert stdout.splitlines() == [str(out_dir / "b.wav")]
     assert sum("a.wav" in line and "skip" in line for line in stderr.splitlines()) == 1
     code, _, stderr = v2a("generate", *images, "--out-dir", out_dir, "--skip-existing", "--overwrite", *FAST)
     assert code != 0 and "not both" in stderr

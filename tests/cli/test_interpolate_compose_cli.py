@@ -33,7 +33,7 @@ def generator_calls(monkeypatch):
     The CLI writes 16-bit WAVs and the tiny zoo's sounds are ~1e-11 loud (all zeros in a WAV), so what
     each command feeds the generator is the meaningful thing to compare.
     """
-    from v2a_cli.generation.audioldm import AudioLDMGenerator
+    from v2a_cli.audioldm.generator import AudioLDMGenerator
 
     calls: list[tuple[torch.Tensor, list[int]]] = []
     real_sample = AudioLDMGenerator.sample_latents
@@ -55,10 +55,10 @@ def samples(path: Path) -> int:
 def test_interpolate_writes_sorted_steps_and_a_crossfaded_concat(v2a, media, tmp_path, generator_calls):
     out, concat = tmp_path / "walk", tmp_path / "walk.wav"
     code, stdout, stderr = v2a("interpolate", media["image"], "--to-text", "a flute melody", "--steps", "3",
-                               "--denoise-steps", "2", "-o", out, "--concat", concat, "--crossfade", "0.1", *FAST)
+                               "--denoise-steps", "2", "-d", out, "-o", concat, "--crossfade", "0.1", *FAST)
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == ["00.wav", "01.wav", "02.wav"]
-    assert stdout.split() == [str(out / "00.wav"), str(out / "01.wav"), str(out / "02.wav"), str(concat)]
+    assert stdout.splitlines() == [str(out / "00.wav"), str(out / "01.wav"), str(out / "02.wav"), str(concat)]
     assert [samples(out / name) for name in ("00.wav", "01.wav", "02.wav")] == [8000] * 3
     assert samples(concat) == 3 * 8000 - 2 * 1600  # two 0.1 s overlaps at 16 kHz
     (path, seeds), = generator_calls
@@ -76,22 +76,22 @@ def test_compose_writes_one_file_per_variation(v2a, media, tmp_path, generator_c
     code, stdout, stderr = v2a("compose", "--image", f"{media['image']}:2", "--text", "heavy rain",
                                "--audio", media["audio"], "-o", scene, "--variations", "2", "--steps", "2", *FAST)
     assert code == 0, stderr
-    assert stdout.split() == [str(scene), str(tmp_path / "scene_v2.wav")]
+    assert stdout.splitlines() == [str(scene), str(tmp_path / "scene_v2.wav")]
     assert samples(scene) == samples(tmp_path / "scene_v2.wav") == 8000
     (mixes, seeds), = generator_calls
     assert seeds == [3, 4] and not torch.equal(mixes[0], mixes[1])  # the mapper samples per variation
 
 
 BAD_CASES = {
-    "missing start": (["interpolate", "{tmp}/missing.wav", "--to", "{image}", "-o", "{out}"], "missing.wav"),
-    "broken end": (["interpolate", "{image}", "--to", "{broken}", "-o", "{out}"], "broken.wav"),
-    "one step": (["interpolate", "{image}", "--to", "{audio}", "--steps", "1", "-o", "{out}"], "--steps"),
-    "no end": (["interpolate", "{image}", "-o", "{out}"], "--to"),
-    "empty text end": (["interpolate", "{image}", "--to", "text: ", "-o", "{out}"], "empty text"),
-    "zero denoise steps": (["interpolate", "{image}", "--to", "{audio}", "--denoise-steps", "0", "-o", "{out}"],
+    "missing start": (["interpolate", "{tmp}/missing.wav", "--to", "{image}", "-d", "{out}"], "missing.wav"),
+    "broken end": (["interpolate", "{image}", "--to", "{broken}", "-d", "{out}"], "broken.wav"),
+    "one step": (["interpolate", "{image}", "--to", "{audio}", "--steps", "1", "-d", "{out}"], "--steps"),
+    "no end": (["interpolate", "{image}", "-d", "{out}"], "--to"),
+    "empty text end": (["interpolate", "{image}", "--to", "text: ", "-d", "{out}"], "empty text"),
+    "zero denoise steps": (["interpolate", "{image}", "--to", "{audio}", "--denoise-steps", "0", "-d", "{out}"],
                            "--denoise-steps"),
-    "two ends": (["interpolate", "{image}", "--to", "{audio}", "--to-text", "rain", "-o", "{out}"], "exactly one"),
-    "unknown type": (["interpolate", "{image}", "--to", "{tmp}/notes.xyz", "-o", "{out}"], "notes.xyz"),
+    "two ends": (["interpolate", "{image}", "--to", "{audio}", "--to-text", "rain", "-d", "{out}"], "exactly one"),
+    "unknown type": (["interpolate", "{image}", "--to", "{tmp}/notes.xyz", "-d", "{out}"], "notes.xyz"),
     "zero weight": (["compose", "--image", "{image}:0", "-o", "{out}/scene.wav"], "positive"),
     "negative weight": (["compose", "--text", "rain", "--audio", "{audio}:-1", "-o", "{out}/scene.wav"], "positive"),
     "65 sources": (["compose", *["--text", "rain"] * 65, "-o", "{out}/scene.wav"], "at most 64"),
@@ -120,7 +120,7 @@ def test_existing_outputs_are_kept_unless_overwrite(v2a, media, tmp_path):
     out = tmp_path / "walk"
     out.mkdir()
     (out / "01.wav").write_bytes(b"keep me")
-    code, _, stderr = v2a("interpolate", media["image"], "--to", media["audio"], "--steps", "3", "-o", out)
+    code, _, stderr = v2a("interpolate", media["image"], "--to", media["audio"], "--steps", "3", "-d", out)
     assert code != 0 and "--overwrite" in stderr and "01.wav" in stderr
     assert [p.name for p in out.iterdir()] == ["01.wav"] and (out / "01.wav").read_bytes() == b"keep me"
 
@@ -146,7 +146,7 @@ def test_compose_and_interpolate_make_long_sounds_through_the_one_sampler(v2a, m
 
     out = tmp_path / "walk"
     code, stdout, stderr = v2a("interpolate", "--from-text", "a dog", "--to-text", "a flute", "--steps", "2",
-                               "-o", out, "--duration", "20", "--denoise-steps", "1", "--concat", tmp_path / "w.wav")
+                               "-d", out, "--duration", "20", "--denoise-steps", "1", "-o", tmp_path / "w.wav")
     assert code == 0, stderr
     assert [samples(out / name) for name in ("00.wav", "01.wav")] == [20 * 16000] * 2
     assert samples(tmp_path / "w.wav") == 2 * 20 * 16000 - 1600

@@ -34,10 +34,10 @@ def base_args(command: str, inputs: Path, out: Path) -> list[str]:
     calls = {
         "generate": [str(inputs / "dog.png"), "-o", str(out / "dog.wav")],
         "compose": ["--image", str(inputs / "dog.png"), "-o", str(out / "scene.wav")],
-        "interpolate": [str(inputs / "dog.png"), "--to-text", "rain", "-o", str(out / "steps")],
+        "interpolate": [str(inputs / "dog.png"), "--to-text", "rain", "-d", str(out / "steps")],
         "eval": [str(inputs / "gen"), "--refs", str(inputs / "refs"), "--json", str(out / "scores.json")],
         "extract": ["--data", str(inputs / "videos"), "--out", str(out / "cache")],
-        "train": ["--pairs", str(inputs / "pairs.safetensors"), "-o", str(out / "run")],
+        "train": ["--pairs", str(inputs / "pairs.safetensors"), "--out", str(out / "run")],
     }
     return calls[command]
 
@@ -70,12 +70,12 @@ def test_every_numeric_option_has_a_declared_range():
 @pytest.mark.parametrize("command", ["generate", "compose", "interpolate", "eval", "extract", "train"])
 def test_bad_numeric_values_fail_in_one_line_before_any_model_and_leave_nothing(command, v2a, inputs, tmp_path,
                                                                                monkeypatch):
-    import v2a_cli.registry
+    import v2a_cli.loaders
 
     def no_model(*args, **kwargs):
         raise AssertionError("a model was loaded for a bad option value")
 
-    monkeypatch.setattr(v2a_cli.registry, "load_model", no_model)
+    monkeypatch.setattr(v2a_cli.loaders, "load_model", no_model)
     rng = random.Random(f"{SEED}-{command}")
     params = list(numeric_params(_commands()[command]))
     assert params, command

@@ -7,7 +7,7 @@ import torch
 from v2a_cli.embeddings import clap as clap_module
 from v2a_cli.embeddings import clap_convert
 from v2a_cli.errors import CheckpointError, ModelUnavailableError
-from v2a_cli.registry import load_model
+from v2a_cli.loaders import load_model
 
 SR = 48_000
 

@@ -30,7 +30,7 @@ def signals(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def zoo_clap(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     clap = load_model("clap", zoo_models.clap, device="cpu")
     probe = clap.encode_audio([_script().probe_waveform()])[0].numpy()

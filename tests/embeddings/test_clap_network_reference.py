@@ -27,7 +27,7 @@ def _waveforms():
 
 @pytest.fixture(scope="module")
 def clap(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     return load_model("clap", zoo_models.clap, device="cpu")
 

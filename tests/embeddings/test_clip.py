@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from v2a_cli.errors import CheckpointError, ModelUnavailableError
-from v2a_cli.registry import load_model
+from v2a_cli.loaders import load_model
 
 
 def sample_images() -> list[Image.Image]:

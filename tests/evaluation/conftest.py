@@ -8,7 +8,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def networks(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     return {kind: load_model(kind, getattr(zoo_models, kind), device="cpu") for kind in ("panns", "vggish", "wav2clip")}
 

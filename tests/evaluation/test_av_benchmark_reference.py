@@ -39,14 +39,14 @@ def _script():
 
 @pytest.fixture(scope="module")
 def imagebind(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     return load_model("imagebind", zoo_models.imagebind, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def synchformer(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     return load_model("synchformer", zoo_models.synchformer, device="cpu", duration=_script().SYNC_SECONDS)
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from v2a_cli.errors import CheckpointError, ModelUnavailableError, V2AError
-from v2a_cli.registry import load_model
+from v2a_cli.loaders import load_model
 
 DURATION = 4.8  # the shortest DeSync accepts (14 segments); keeps the test videos small
 

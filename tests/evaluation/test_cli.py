@@ -56,9 +56,9 @@ def test_unknown_metric_or_suite_is_a_wrong_command_line_of_one_line(folders, ca
 
 
 def test_only_paired_metrics_and_no_names_in_common_exit_1_before_any_model(tmp_path, capsys, monkeypatch):
-    import v2a_cli.registry
+    import v2a_cli.loaders
 
-    monkeypatch.setattr(v2a_cli.registry, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
+    monkeypatch.setattr(v2a_cli.loaders, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
     make_wav(tmp_path / "gen" / "dog.wav", seconds=1.0)
     make_wav(tmp_path / "refs" / "cat.wav", seconds=1.0)
     code = run_cli("eval", str(tmp_path / "gen"), "--refs", str(tmp_path / "refs"), "--metrics", "kl")

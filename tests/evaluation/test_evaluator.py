@@ -55,7 +55,7 @@ def test_clip_score_equals_the_manual_cosine(folders, zoo_models):
     from v2a_cli.media.audio import load_audio
     from v2a_cli.media.images import load_image
     from v2a_cli.media.video import sample_frames
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     clip = load_model("clip", zoo_models.clip, device="cpu", dtype=torch.float32)
     wav2clip = load_model("wav2clip", zoo_models.wav2clip, device="cpu")

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from v2a_cli.errors import CheckpointError, ModelUnavailableError
-from v2a_cli.registry import cache_dir, load_model
+from v2a_cli.registry import cache_dir
+from v2a_cli.loaders import load_model
 
 
 def test_each_network_embeds_with_the_expected_shapes(networks, sounds):

@@ -25,7 +25,7 @@ ULPS = 256
 
 @pytest.fixture(scope="module")
 def passt(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     return load_model("passt", zoo_models.passt, device="cpu")
 

@@ -25,7 +25,7 @@ def _waveforms():
 
 
 def test_frames_match_torchvggish(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     vggish = load_model("vggish", zoo_models.vggish, device="cpu")
     waves = _waveforms()

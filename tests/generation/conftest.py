@@ -16,7 +16,7 @@ def audioldm_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def audioldm(audioldm_dir):
-    from v2a_cli.generation.audioldm import AudioLDMGenerator
+    from v2a_cli.audioldm.generator import AudioLDMGenerator
 
     return AudioLDMGenerator.load(str(audioldm_dir), device="cpu")
 

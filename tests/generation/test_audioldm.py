@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from v2a_cli.errors import CheckpointError, ModelUnavailableError, V2AError
-from v2a_cli.generation.audioldm import AudioLDMGenerator
-from v2a_cli.registry import load_model
+from v2a_cli.audioldm.generator import AudioLDMGenerator
+from v2a_cli.loaders import load_model
 
 STEPS = 2
 

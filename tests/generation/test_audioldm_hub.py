@@ -7,7 +7,7 @@ import shutil
 import torch
 from safetensors.torch import load_file
 
-from v2a_cli.generation.audioldm import AudioLDMGenerator
+from v2a_cli.audioldm.generator import AudioLDMGenerator
 from v2a_cli.testing.zoo_generator import build_generator
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from v2a_cli.generation.audioldm import AudioLDMGenerator
+from v2a_cli.audioldm.generator import AudioLDMGenerator
 from v2a_cli.generation.pipeline import AUTO_CPU_BATCH, GenerateOptions
 from v2a_cli.errors import V2AError
 

@@ -167,7 +167,7 @@ class CountingEncoder:
 @pytest.fixture(scope="module")
 def tiny_encoders(zoo_models):
     """The zoo's CLIP and generator (whose text encoder is the zoo CLAP's text tower), loaded once."""
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     clip = load_model("clip", zoo_models.clip, device="cpu", dtype=torch.float32)
     generator = load_model("generator", zoo_models.generator, device="cpu", dtype=torch.float32)

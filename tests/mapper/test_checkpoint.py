@@ -9,7 +9,7 @@ import torch
 
 from v2a_cli.errors import CheckpointError
 from v2a_cli.mapper import Mapper, MapperConfig, load_mapper
-from v2a_cli.registry import load_model
+from v2a_cli.loaders import load_model
 from v2a_cli.testing.zoo_mapper import build_mapper
 
 VARIANTS = [("regression", "mlp"), ("regression", "transformer"), ("diffusion", "mlp"), ("diffusion", "transformer")]

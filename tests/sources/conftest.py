@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def detector(zoo_models):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     return load_model("detector", zoo_models.detector, device="cpu")
 

@@ -41,7 +41,7 @@ def test_boxes_are_pixels_inside_the_picture_best_first(detector, picture):
 
 
 def test_missing_detector_offline_is_one_line(monkeypatch):
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailableError, match="detector model 'nobody/no-such-owl' is not available"):
@@ -49,7 +49,8 @@ def test_missing_detector_offline_is_one_line(monkeypatch):
 
 
 def test_query_embeddings_are_cached_on_disk(zoo_models, detector):
-    from v2a_cli.registry import cache_dir, load_model
+    from v2a_cli.registry import cache_dir
+    from v2a_cli.loaders import load_model
 
     first = detector.query_embeddings(["dog", "cat"])
     path = detector._cache_path(("dog", "cat"))

@@ -190,7 +190,7 @@ def test_killed_run_resumes_to_the_same_cache(extract_cache, extract_models_toml
     resumed = CliRunner().invoke(app, [*common, "--workers", "2", "--pairs-out", str(pairs)])
     assert resumed.exit_code == 0, resumed.output  # skipped files are data, not errors
     assert "3 written, 1 already done" in resumed.stderr and "skipped.jsonl" in resumed.stderr
-    assert resumed.stdout.split() == [str(cache), str(pairs)]
+    assert resumed.stdout.splitlines() == [str(cache), str(pairs)]
     _same_cache(cache, reference)
 
     from v2a_cli.training.pairs import load_cached_pairs, load_pairs
@@ -230,7 +230,7 @@ def test_clap_targets_are_the_conditions_audioldm_would_make(extract_cache, extr
     """Every training target is the CLAP embedding of `load_audio_for_clap` (AudioLDM's read_wav_file path),
     the same function audio sources of generate/compose go through."""
     from v2a_cli.embeddings.clap import load_audio_for_clap
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     cache, _ = extract_cache
     clap_encoder = load_model("clap", extract_models.clap, device="cpu")

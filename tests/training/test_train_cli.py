@@ -28,7 +28,7 @@ def test_train_from_pairs_prints_a_mapper_that_loads(tmp_path, capsys):
     save_file({"clip": clip, "clap": clip.flip(-1).contiguous()}, str(tmp_path / "pairs.safetensors"))
     args = ["train", "--pairs", str(tmp_path / "pairs.safetensors"), "--out", str(tmp_path / "run"), "--kind",
             "diffusion", "--arch", "transformer", "--depth", "1", "--heads", "2", "--dim-head", "16", "--ff-mult", "1",
-            "--epochs", "2", "--batch-size", "32", "--mapper-guidance", "1.5", "--device", "cpu"]
+            "--epochs", "2", "--batch-size", "32", "--stored-mapper-guidance", "1.5", "--device", "cpu"]
     code, out, err = run_cli(args, capsys)
     assert code == 0, err
     assert out.strip() == str(tmp_path / "run" / "mapper")

@@ -11,13 +11,14 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Optional
 
 import typer
 from rich.console import Console
 
-from v2a_cli import __version__
+from v2a_cli.cli import options as cli_options
+from v2a_cli.cli.context import GlobalOptions, global_options  # noqa: F401  (commands import them from here)
+from v2a_cli.version import __version__
 
 app = typer.Typer(
     name="v2a",
@@ -29,12 +30,6 @@ app = typer.Typer(
 
 stderr = Console(stderr=True)
 stdout = Console(highlight=False, soft_wrap=True)
-
-
-@dataclass
-class GlobalOptions:
-    models: Optional[str] = None  # models TOML (else $V2A_MODELS, else defaults)
-    quiet: bool = False
 
 
 def _version(value: bool) -> None:
@@ -49,15 +44,11 @@ def _root(
     models: Optional[str] = typer.Option(
         None, "--models", envvar="V2A_MODELS", help="TOML file naming the models (Hub ids or local paths)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info logs."),
+    quiet: bool = cli_options.QUIET,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     ctx.obj = GlobalOptions(models=models, quiet=quiet)
 
-
-def global_options(ctx: typer.Context) -> GlobalOptions:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
 
 
 def debug_enabled() -> bool:
@@ -111,7 +102,7 @@ def checked_generate_options(ctx: typer.Context, options):
     """`GenerateOptions.validate()` plus the scheduler's name, as command-line checks (exit 2), before any
     model loads."""
     from v2a_cli.errors import V2AError
-    from v2a_cli.generation.schedulers import SCHEDULERS
+    from v2a_cli.audioldm.schedulers import SCHEDULERS
 
     with command_line_checks(ctx):
         options = options.validate()

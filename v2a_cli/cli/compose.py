@@ -59,8 +59,8 @@ def compose(
     images: List[str] = typer.Option([], "--image", help="Image or video source, optionally weighted: dog.png or dog.png:2. Repeatable."),
     texts: List[str] = typer.Option([], "--text", help="Text source, optionally weighted: \"heavy rain\" or \"heavy rain:2\". Repeatable."),
     audios: List[str] = typer.Option([], "--audio", help="Audio source (or a video's soundtrack), optionally weighted: thunder.wav:0.5. Repeatable."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .wav (variation v>1 adds _vN to the name)."),
-    var_samples: Optional[int] = typer.Option(None, "--var-samples", help="Samples averaged per image: SSV2A's variational draws per step (default: the preset's, fast 16, paper 64) or a diffusion mapper's samples (default 1); more = typical, less diverse."),
+    output: Path = options.OUTPUT_REQUIRED,
+    var_samples: Optional[int] = options.VAR_SAMPLES,
     overwrite: bool = options.OVERWRITE,
     skip_existing: bool = options.SKIP_EXISTING,
     sidecar: bool = options.SIDECAR,
@@ -76,12 +76,12 @@ def compose(
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
     candidates: Optional[int] = options.CANDIDATES,
-    seed: int = typer.Option(0, "--seed", help="Random seed; variation v uses seed+v; -1 draws one (printed)."),
-    variations: int = typer.Option(1, "--variations", "-n", help="Sounds to write."),
-    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio (any length; longer than 10.24 s is windowed and joined)."),
+    seed: int = options.SEED,
+    variations: int = options.VARIATIONS,
+    duration: float = options.DURATION,
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
-    fps: float = typer.Option(1.0, "--fps", help="Video sources: frames sampled per second."),
-    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video sources: sample frames from the first N seconds."),
+    fps: float = options.FPS,
+    max_seconds: float = options.MAX_SECONDS,
     aggregate: str = options.AGGREGATE,
     bridge_top_k: int = options.BRIDGE_TOP_K,
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
@@ -116,7 +116,8 @@ def compose(
         )
         settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
     options = checked_generate_options(ctx, options)
-    check_option("var_samples", var_samples)
+    if var_samples is not None:
+        check_option("var_samples", var_samples)
     announce_seed(seed, options.seed)
     with command_line_checks(ctx):  # weights, counts: exit 2; a missing or unreadable file: exit 1
         sources = parse_sources(images, texts, audios)
@@ -134,7 +135,7 @@ def compose(
         if detect:
             mixed = expand_detected(pipeline, sources, options)
             validate_sources(mixed)
-        # Given: SSV2A has it in `options`; a diffusion mapper averages that many samples (not given: one).
+        # SSV2A draws options.var_samples itself; another generative mapper averages var_samples draws
         return composed_sound(pipeline, mixed, options, seeds, var_samples=var_samples or 1)
 
     from v2a_cli.generation.compose import describe

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from v2a_cli.cli import options
 from v2a_cli.cli.app import app, global_options, stderr, stdout
 
 STATUS_STYLES: dict[str, str] = {
@@ -17,8 +18,8 @@ STATUS_STYLES: dict[str, str] = {
 @app.command()
 def doctor(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
+    as_json: bool = options.JSON,
+    device: str = options.DEVICE,
     check_space: bool = typer.Option(True, "--space-check/--no-space-check",
                                      help="Compare our CLAP text tower with the generator's text encoder."),
     check_audio: Optional[bool] = typer.Option(None, "--audio-check/--no-audio-check",

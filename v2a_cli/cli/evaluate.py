@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from v2a_cli.cli import options
 from v2a_cli.cli.app import app, command_line_checks, global_options, progress_bars, report_error, stderr, stdout
 
 METRIC_LABELS: dict[str, str] = {
@@ -32,9 +33,9 @@ def evaluate_command(
     metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma-separated, instead of the suite's: fd, fad, cs, kl, is, fd_passt, fd_panns, fd_vgg, kl_panns, kl_passt, is_panns, is_passt, ib_score, desync."),
     audio_length: float = typer.Option(8.0, "--audio-length", help="av-benchmark metrics: seconds of each sound and video scored, from the start (MMAudio's VGGSound numbers: 8)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --json file."),
+    overwrite: bool = options.OVERWRITE,
     batch_size: int = typer.Option(16, "--batch-size", help="Files per model call."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    device: str = options.DEVICE,
     panns: Optional[str] = typer.Option(None, "--panns", help="PANNs CNN14 checkpoint (short name, path, URL or Hub id)."),
     vggish: Optional[str] = typer.Option(None, "--vggish", help="VGGish checkpoint."),
     wav2clip: Optional[str] = typer.Option(None, "--wav2clip", help="Wav2CLIP checkpoint."),

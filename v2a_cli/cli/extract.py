@@ -7,26 +7,27 @@ from typing import Optional
 
 import typer
 
+from v2a_cli.cli import options
 from v2a_cli.cli.app import app, command_line_checks, global_options, progress_bars, stderr, stdout
 
 
 @app.command()
 def extract(
     ctx: typer.Context,
-    data: Path = typer.Option(..., "--data", help="Folder of videos (searched recursively)."),
-    out: Path = typer.Option(..., "--out", help="Cache folder; rerun with the same one to resume."),
-    split_csv: Optional[Path] = typer.Option(None, "--split-csv", help="VGGSound CSV: youtube_id,start_seconds,label,split (default: stable 95/5 hash split)."),
-    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second."),
-    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Use the first N seconds of each clip."),
+    data: Path = options.DATA_REQUIRED,
+    out: Path = options.OUT,
+    split_csv: Optional[Path] = options.SPLIT_CSV,
+    fps: float = options.FPS,
+    max_seconds: float = options.MAX_SECONDS,
     min_seconds: float = typer.Option(1.0, "--min-seconds", help="Skip clips shorter than this."),
     shard_size: int = typer.Option(256, "--shard-size", help="Clips per shard (fixed for a cache)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Decoding processes (0: decode in the main process; default: cores - 1, at most 8)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Frames / clips per model call."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N, mps (under torchrun: each rank's own GPU)."),
+    device: str = options.DEVICE,
     clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
     clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
     pairs_out: Optional[Path] = typer.Option(None, "--pairs-out", help="Also write the train pairs (frames averaged) to this .safetensors file."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --pairs-out file."),
+    overwrite: bool = options.OVERWRITE,
 ) -> None:
     """Embed every video of a folder (per-frame CLIP, per-clip CLAP) into shards; killed runs resume."""
 

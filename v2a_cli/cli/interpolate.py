@@ -49,11 +49,13 @@ def planned_outputs(out_dir: Path, steps: int, concat: Optional[Path], overwrite
     from v2a_cli.media.preflight import preflight_all, wav_bytes
 
     if out_dir.exists() and not out_dir.is_dir():
-        raise V2AError(f"-o {out_dir}: is a file; give a folder for the step files")
+        raise V2AError(f"--out-dir {out_dir}: is a file; give a folder for the step files")
     paths = [out_dir / name for name in step_file_names(steps)]
     if concat is not None:
+        if concat.is_dir() or str(concat).endswith(("/", "\\")):
+            raise V2AError(f"-o {concat}: is a folder; -o names the joined .wav, the step files go to -d/--out-dir")
         if concat.suffix.lower() != ".wav":
-            raise V2AError(f"--concat {concat}: write a .wav file")
+            raise V2AError(f"-o {concat}: write a .wav file")
         paths.append(concat)
     preflight_all(paths, overwrite=overwrite, bytes_each=wav_bytes(duration))
     return paths
@@ -68,9 +70,9 @@ def interpolate(
     to_text: Optional[str] = typer.Option(None, "--to-text", help="End at this text (instead of --to)."),
     points: int = typer.Option(5, "--steps", help="Number of sounds along the way, both ends included (>= 2). NOT denoising steps: see --denoise-steps."),
     slerp: bool = typer.Option(False, "--slerp", help="Walk the great circle evenly (spherical) instead of the straight line."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for the step files 00.wav, 01.wav, ..."),
-    concat: Optional[Path] = typer.Option(None, "--concat", help="Also write all steps joined into this .wav."),
-    crossfade: float = typer.Option(0.1, "--crossfade", help="Seconds of equal-power crossfade between steps in --concat."),
+    out_dir: Optional[Path] = options.OUT_DIR,
+    concat: Optional[Path] = options.OUTPUT,
+    crossfade: float = typer.Option(0.1, "--crossfade", help="Seconds of equal-power crossfade between steps in -o."),
     overwrite: bool = options.OVERWRITE,
     skip_existing: bool = options.SKIP_EXISTING,
     sidecar: bool = options.SIDECAR,
@@ -79,18 +81,18 @@ def interpolate(
     clip: Optional[str] = options.CLIP,
     clap: Optional[str] = options.CLAP,
     preset: str = options.PRESET,
-    denoise_steps: Optional[int] = typer.Option(None, "--denoise-steps", help="Denoising steps per sound (generate's --steps; default: the preset's; paper: 200 ddim)."),
+    denoise_steps: Optional[int] = options.DENOISE_STEPS,
     scheduler: Optional[str] = options.SCHEDULER,
     guidance: Optional[float] = options.GUIDANCE,
     mapper_guidance: Optional[float] = options.MAPPER_GUIDANCE,
     mapper_steps: Optional[int] = options.MAPPER_STEPS,
     eta: Optional[float] = options.ETA,
     candidates: Optional[int] = options.CANDIDATES,
-    seed: int = typer.Option(0, "--seed", help="Seed for every step: the same initial noise throughout; -1 draws one (printed)."),
-    duration: float = typer.Option(10.0, "--duration", help="Seconds of audio per step (any length; longer than 10.24 s is windowed and joined)."),
+    seed: int = options.SEED,
+    duration: float = options.DURATION,
     negative_prompt: Optional[str] = options.NEGATIVE_PROMPT,
-    fps: float = typer.Option(1.0, "--fps", help="Video endpoints: frames sampled per second."),
-    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Video endpoints: sample frames from the first N seconds."),
+    fps: float = options.FPS,
+    max_seconds: float = options.MAX_SECONDS,
     aggregate: str = options.AGGREGATE,
     bridge_top_k: int = options.BRIDGE_TOP_K,
     bridge_temperature: float = options.BRIDGE_TEMPERATURE,
@@ -99,7 +101,7 @@ def interpolate(
     batch_size: str = options.BATCH_SIZE,
     quiet: bool = options.QUIET,
 ) -> None:
-    """Write --steps sounds that walk from START to --to in CLAP space (00.wav ... in -o DIR).
+    """Write --steps sounds that walk from START to --to in CLAP space (00.wav ... in -d DIR; -o: the whole walk).
 
     All steps share one seed (the same initial noise): neighbours differ by their condition only.
 
@@ -131,7 +133,7 @@ def interpolate(
         settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
     options = checked_generate_options(ctx, options)
     announce_seed(seed, options.seed)
-    paths = planned_outputs(output, points, concat, overwrite or skip_existing, options.duration)
+    paths = planned_outputs(out_dir or Path("."), points, concat, overwrite or skip_existing, options.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
     options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning

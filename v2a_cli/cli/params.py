@@ -106,7 +106,7 @@ def _models_after_the_command(root_models: Any) -> Any:
         if value is not None:
             root = ctx.find_root()
             if root.obj is None:
-                from v2a_cli.cli.app import GlobalOptions
+                from v2a_cli.cli.context import GlobalOptions
 
                 root.obj = GlobalOptions()
             root.obj.models = value

@@ -41,14 +41,14 @@ def write_boxes_for(pipeline, sources: Sequence[Path], gen_options, boxes: Path,
 def sources(
     ctx: typer.Context,
     input: Path = typer.Argument(..., help="A picture or a video."),
-    as_json: bool = typer.Option(False, "--json", help='Print {"sources": [{"class", "score", "box", "weight"}]}.'),
+    as_json: bool = options.JSON,
     boxes: Optional[Path] = options.BOXES,
     overwrite: bool = options.OVERWRITE,
     max_sources: int = options.MAX_SOURCES,
     detect_threshold: float = options.DETECT_THRESHOLD,
     detector: Optional[str] = options.DETECTOR,
-    fps: float = typer.Option(1.0, "--fps", help="Video frames sampled per second."),
-    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Sample video frames from the first N seconds."),
+    fps: float = options.FPS,
+    max_seconds: float = options.MAX_SECONDS,
     device: str = options.DEVICE,
 ) -> None:
     """List the sound sources found in a picture or video: class, score, box (pixels) and weight in the mix.
@@ -59,7 +59,7 @@ def sources(
     from v2a_cli.errors import InputError
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.models_config import ModelsConfig
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
     from v2a_cli.sources.draw import write_boxes
     from v2a_cli.sources.scan import scan_file
 

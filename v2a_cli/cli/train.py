@@ -7,16 +7,18 @@ from typing import Optional
 
 import typer
 
-from v2a_cli.cli.app import app, global_options, stderr, stdout
+from v2a_cli.cli import options
+from v2a_cli.cli.app import announce_seed, app, global_options, stderr, stdout
+from v2a_cli.distributed import is_main_process
 
 
 @app.command("train")
 def train_command(
     ctx: typer.Context,
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints/, the exported mapper/ and, with --data, embeddings/."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder of videos; embedded into OUT/embeddings first (resumable)."),
+    out: Path = options.OUT,
+    data: Optional[Path] = options.DATA,
     pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pairs file (safetensors: clip [N,512], clap [N,512])."),
-    split_csv: Optional[Path] = typer.Option(None, "--split-csv", help="VGGSound-style train/test CSV: only its train rows are read."),
+    split_csv: Optional[Path] = options.SPLIT_CSV,
     val_fraction: float = typer.Option(0.05, "--val-fraction", help="Validation: this seeded share of the training rows (0: none). Test rows are never used."),
     select: str = typer.Option("last", "--select", help="Exported mapper: last (the final epoch) | best (lowest validation loss)."),
     kind: str = typer.Option("diffusion", "--kind", help="regression | diffusion (paper's best: diffusion)."),
@@ -26,24 +28,30 @@ def train_command(
     heads: Optional[int] = typer.Option(None, "--heads", help="Transformer attention heads (default 12)."),
     dim_head: Optional[int] = typer.Option(None, "--dim-head", help="Transformer head width (default 64)."),
     ff_mult: Optional[int] = typer.Option(None, "--ff-mult", help="Transformer feed-forward width multiplier (default 4)."),
-    aggregate: str = typer.Option("average", "--aggregate", help="Video frames -> one CLIP embedding: average | middle | random."),
+    aggregate: str = options.AGGREGATE,
     epochs: int = typer.Option(100, "--epochs", help="Epochs (paper: 100)."),
     batch_size: int = typer.Option(448, "--batch-size", help="Global batch size (paper: 448), split across ranks."),
     lr: float = typer.Option(1.1e-4, "--lr", help="AdamW learning rate (paper: 1.1e-4)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for initialisation, shuffling, noise and the split."),
+    seed: int = options.SEED,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its newest checkpoint."),
-    mapper_guidance: float = typer.Option(0.9, "--mapper-guidance", help="Default guidance stored with a diffusion mapper (paper: 0.9)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N | mps."),
+    mapper_guidance: float = typer.Option(0.9, "--stored-mapper-guidance", help="The guidance a diffusion mapper stores as its default (paper: 0.9); generate's --mapper-guidance overrides it per run."),
+    device: str = options.DEVICE,
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Upload the exported mapper to this Hub repo (online)."),
 ) -> None:
     """Train a CLIP -> CLAP mapper; prints the exported mapper folder (for `v2a generate --mapper`)."""
-    import os
-
     from v2a_cli.media.preflight import check_output_folder
     from v2a_cli.training.train import TrainConfig, train_mapper
 
     options = global_options(ctx)
     check_output_folder(out)  # the run folder can be written: found now, not after an epoch
+    from v2a_cli.distributed import current_ranks
+    from v2a_cli.errors import V2AError
+    from v2a_cli.validation import RANDOM_SEED, resolve_seed
+
+    if seed == RANDOM_SEED and current_ranks().distributed:
+        raise V2AError("--seed -1 under torchrun: each process would draw its own seed; give a seed")
+    asked, seed = seed, resolve_seed(seed)
+    announce_seed(asked, seed)
     config = TrainConfig(
         out=out, pairs=pairs, data=data, split_csv=split_csv, kind=kind, arch=arch, depth=depth, expansion=expansion,
         heads=heads, dim_head=dim_head, ff_mult=ff_mult, aggregate=aggregate, epochs=epochs, batch_size=batch_size,
@@ -52,7 +60,7 @@ def train_command(
     )
     with TrainProgress(enabled=not options.quiet) as progress:
         mapper_dir = train_mapper(config, progress=progress)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+    if is_main_process():  # under torchrun only rank 0 reports
         stdout.print(str(mapper_dir))
 
 
@@ -63,9 +71,7 @@ class TrainProgress:
     alone, not after an empty bar's blank line."""
 
     def __init__(self, enabled: bool = True):
-        import os
-
-        self.enabled = enabled and os.environ.get("RANK", "0") == "0"
+        self.enabled = enabled and is_main_process()
         self.bar = None
         self.task = None
         self.last = ""

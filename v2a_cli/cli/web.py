@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, global_options, make_pipeline, stderr, stdout
+from v2a_cli.cli.app import app, make_pipeline, stderr, stdout
 
 
 @app.command("app")
@@ -15,7 +15,6 @@ def web_app(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (default: this machine only; 0.0.0.0: the whole network)."),
     port: int = typer.Option(7860, "--port", help="TCP port."),
-    models: Optional[str] = typer.Option(None, "--models", help="TOML file naming the models (as the global --models)."),
     share: bool = typer.Option(False, "--share", help="Also ask Gradio for a public share link (sends traffic through the Internet)."),
     max_upload_mb: float = typer.Option(200.0, "--max-upload-mb", help="Largest upload accepted, in megabytes."),
     mapper: Optional[str] = options.MAPPER,
@@ -40,9 +39,7 @@ def web_app(
     """
     from v2a_cli.web.server import ServeOptions, serve
 
-    if models is not None:
-        global_options(ctx).models = models
-
+    # `v2a app --models M` is the global --models taken after the command (cli/params.py).
     def pipeline():
         return make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, detector=detector,
                              device=device, dtype=dtype, bridge_top_k=bridge_top_k,

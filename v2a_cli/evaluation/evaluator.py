@@ -309,7 +309,7 @@ def evaluate(generated_dir: str | Path, refs_dir: str | Path | None = None, *, i
     cache and return without metrics; a final unshared call then finds every embedding cached."""
     from v2a_cli.device import pick_device
     from v2a_cli.models_config import ModelsConfig
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     wanted = parse_metrics(metrics, suite)
     if not audio_length > 0:
@@ -530,7 +530,7 @@ def _desync(gen_ok: dict[str, dict[str, dict[str, torch.Tensor]]], videos: dict[
 def _clip_score(gen_ok: dict[str, dict[str, dict[str, torch.Tensor]]], prompts: dict[str, Path], models: Any,
                 device: torch.device, result: EvalResult) -> None:
     from v2a_cli.evaluation.checkpoints import file_key
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     stems = sorted(set(gen_ok) & set(prompts))
     if not stems:

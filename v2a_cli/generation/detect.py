@@ -78,8 +78,8 @@ def sourced_visual(pipeline: WarmModels, path: str | Path, options: GenerateOpti
             scan = scan_file(pipeline.detector, path, max_sources=options.max_sources,
                              threshold=options.detect_threshold)
             geometry = pipeline.mapper_settings().crops
-            cache[key] = SourcedVisual(scan, pipeline.clip.encode_images([crop_source(scan.picture, s.box, geometry)
-                                                                          for s in scan.found]))
+            crops = [crop_source(scan.picture, s.box, geometry) for s in scan.found]
+            cache[key] = SourcedVisual(scan, pipeline.clip.encode_images(crops))
         else:
             frames = [f.image for f in conditioning_frames(pipeline, path, options, 0.0, options.max_seconds)]
             cache[key] = sourced_frames(pipeline, frames, options)

@@ -94,7 +94,7 @@ class WarmModels:
         return self._model("clip", self._load_clip)
 
     def _load_clip(self):
-        from v2a_cli.registry import load_model
+        from v2a_cli.loaders import load_model
 
         # A mapper trained on another CLIP (SSV2A: ViT-L/14) names it; it is used unless the models
         # file or --clip names one, which must then have the mapper's width.
@@ -114,13 +114,13 @@ class WarmModels:
 
     @property
     def detector(self):
-        from v2a_cli.registry import load_model
+        from v2a_cli.loaders import load_model
 
         return self._model("detector", lambda: load_model("detector", self.models.detector, device=self.device))
 
     @property
     def clap(self):
-        from v2a_cli.registry import load_model
+        from v2a_cli.loaders import load_model
 
         return self._model(
             "clap",
@@ -130,7 +130,7 @@ class WarmModels:
 
     @property
     def generator(self):
-        from v2a_cli.registry import load_model
+        from v2a_cli.loaders import load_model
 
         return self._model(
             "generator", lambda: load_model("generator", self.models.generator, device=self.device, dtype=self.dtype)

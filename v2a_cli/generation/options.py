@@ -73,7 +73,7 @@ class GenerateOptions:
     duration: float = 10.0  # seconds of audio for an image, text or sound input (any length; windowed)
     seed: int = 0  # variation v of every input uses seed + v
     variations: int = 1  # sounds per input
-    scheduler: str = "dpm"  # dpm (preset "fast") | ddim (the paper) | euler (see generation/schedulers.py)
+    scheduler: str = "dpm"  # dpm (preset "fast") | ddim (the paper) | euler (see audioldm/schedulers.py)
     fps: float = 1.0  # video frames sampled per second
     max_seconds: float = 10.0  # compose/interpolate: video frames sampled from the first max_seconds
     aggregate: str = "average"  # video frames -> one embedding per window: average | middle | random

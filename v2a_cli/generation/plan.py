@@ -113,7 +113,7 @@ def plan_timeline(start: float, end: float, *, unit: float, max_units: int, over
 def count_windows(seconds: float, options: "GenerateOptions") -> int:
     """Windows a sound of `seconds` takes with AudioLDM, without scene cuts (an estimate, e.g. for a
     progress total; it needs no model loaded)."""
-    from v2a_cli.generation.audioldm import LATENT_RATE, MAX_DURATION  # constants only: no model is loaded
+    from v2a_cli.audioldm.generator import LATENT_RATE, MAX_DURATION  # constants only: no model is loaded
 
     if seconds <= 0:
         return 0

@@ -44,7 +44,7 @@ def window_records(track: "Soundtrack") -> list[list[dict]]:
 def build_sidecar(pipeline: "WarmModels", options: "GenerateOptions", track: "Soundtrack", variation: int,
                   output: Path) -> dict:
     """The sidecar of variation `variation` of `track`, written to `output`."""
-    from v2a_cli import __version__
+    from v2a_cli.version import __version__
 
     options = pipeline.settle(options)
     settings = {key: value for key, value in dataclasses.asdict(options).items() if key not in ("flags", "settled")}

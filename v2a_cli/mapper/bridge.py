@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
@@ -20,12 +19,7 @@ import torch.nn.functional as F
 from v2a_cli.errors import V2AError
 from v2a_cli.files import atomic_output
 from v2a_cli.models_config import ModelsConfig
-
-VOCAB_DIR = Path(__file__).with_name("vocab")
-VOCABULARIES: dict[str, str] = {
-    "audioset": "audioset.txt",  # the 527 AudioSet classes (display names)
-    "vggsound": "vggsound.txt",  # the 309 VGGSound classes
-}
+from v2a_cli.vocabulary import VOCABULARIES, combined_vocabulary, read_vocabulary  # noqa: F401
 
 # CLIP side: a small ensemble in CLIP's zero-shot practice (mean of the normalised embeddings of each
 # template, normalised again). Sound classes name sources and scenes, so the templates describe a
@@ -102,33 +96,6 @@ class TextBridgeMapper:
         ]
 
 
-# -- vocabulary ----------------------------------------------------------------------------------
-
-def read_vocabulary(name: str) -> list[str]:
-    """The class names of one packaged vocabulary, in file order."""
-    if name not in VOCABULARIES:
-        raise V2AError(f"bridge vocabulary {name!r}: expected one of {', '.join(VOCABULARIES)}")
-    lines = (VOCAB_DIR / VOCABULARIES[name]).read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip()]
-
-
-def _dedupe_key(name: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", name.lower()))
-
-
-def combined_vocabulary(names: Sequence[str]) -> list[str]:
-    """The class names of several vocabularies, first spelling kept where two name the same class."""
-    seen: set[str] = set()
-    combined: list[str] = []
-    for vocabulary in names:
-        for class_name in read_vocabulary(vocabulary):
-            key = _dedupe_key(class_name)
-            if key not in seen:
-                seen.add(key)
-                combined.append(class_name)
-    return combined
-
-
 # -- embeddings of the vocabulary ----------------------------------------------------------------
 
 def encode_classes(encoder: TextEncoder, class_names: Sequence[str], templates: Sequence[str]) -> torch.Tensor:
@@ -142,22 +109,30 @@ def encode_classes(encoder: TextEncoder, class_names: Sequence[str], templates: 
     return F.normalize(per_prompt.mean(dim=1), dim=-1)
 
 
+# The bridge loads its text towers from the model modules below it (not through `loaders.load_model`,
+# which sits above the mappers).
 def _load_clip(models: ModelsConfig, device: Any) -> TextEncoder:
-    from v2a_cli.registry import load_model
+    from v2a_cli.embeddings.clip import load_clip
+    from v2a_cli.registry import quiet_library_loading
 
-    return load_model("clip", models.clip, device=device, dtype=torch.float32)
+    with quiet_library_loading():
+        return load_clip(models.clip, device=device, dtype=torch.float32)
 
 
 def _load_clap(models: ModelsConfig, device: Any) -> TextEncoder:
-    from v2a_cli.registry import load_model
+    from v2a_cli.embeddings.clap import load_clap
+    from v2a_cli.registry import quiet_library_loading
 
-    return load_model("clap", models.clap, device=device, dtype=torch.float32, tokenizer=models.generator)
+    with quiet_library_loading():
+        return load_clap(models.clap, device=device, dtype=torch.float32, tokenizer=models.generator)
 
 
 def _load_generator(models: ModelsConfig, device: Any) -> TextEncoder:
-    from v2a_cli.registry import load_model
+    from v2a_cli.audioldm.generator import load_generator
+    from v2a_cli.registry import quiet_library_loading
 
-    return load_model("generator", models.generator, device=device, dtype=torch.float32)
+    with quiet_library_loading():
+        return load_generator(models.generator, device=device, dtype=torch.float32)
 
 
 # Where the CLAP text embeddings come from: AudioLDM's CLAP checkpoint, or the generator's own text
@@ -177,7 +152,7 @@ _SOURCE_SPECS: dict[str, Callable[[ModelsConfig], list[str]]] = {
 
 def spec_identity(spec: str) -> list:
     """What identifies a model's weights on disk: each file's name, size and mtime; else the spec itself."""
-    from v2a_cli.doctor import locate_model
+    from v2a_cli.registry import locate_model
 
     path = locate_model(spec, kind="model").path
     if path is None:

@@ -38,7 +38,7 @@ class FoundSource:
 
 
 def sound_classes() -> list[str]:
-    from v2a_cli.mapper.bridge import combined_vocabulary
+    from v2a_cli.vocabulary import combined_vocabulary
 
     return combined_vocabulary(VOCABULARIES)
 

@@ -109,12 +109,11 @@ def default_workers() -> int:
 
 
 def resolve_rank(rank: int | None = None, world_size: int | None = None) -> tuple[int, int]:
-    """Explicit values, else torchrun's RANK / WORLD_SIZE, else (0, 1)."""
-    rank = int(os.environ.get("RANK", 0)) if rank is None else rank
-    world_size = int(os.environ.get("WORLD_SIZE", 1)) if world_size is None else world_size
-    if world_size < 1 or not 0 <= rank < world_size:
-        raise V2AError(f"rank {rank} of world size {world_size}: need 0 <= rank < world_size")
-    return rank, world_size
+    """Explicit values, else torchrun's RANK / WORLD_SIZE, else (0, 1) (`distributed.current_ranks`)."""
+    from v2a_cli.distributed import current_ranks
+
+    ranks = current_ranks(rank, world_size)
+    return ranks.rank, ranks.world_size
 
 
 def scan_videos(data_dir: str | Path) -> list[str]:
@@ -393,7 +392,7 @@ def _extract_shards(data_dir: Path, cache_dir: Path, shards: list[list[str]], to
     import torch
 
     from v2a_cli.device import pick_dtype
-    from v2a_cli.registry import load_model
+    from v2a_cli.loaders import load_model
 
     torch_device = _device_for_rank(device)
     # CLIP in half precision on CUDA only (as the generation pipeline runs it); CLAP always float32.
@@ -489,9 +488,10 @@ def _remove_stale_temp_files(cache_dir: Path, todo: list[int]) -> None:
 def _device_for_rank(device: str):
     """Under torchrun, plain "cuda"/"auto" means this process's own GPU (LOCAL_RANK)."""
     from v2a_cli.device import device_for_rank
+    from v2a_cli.distributed import current_ranks
 
-    local_rank = os.environ.get("LOCAL_RANK")
-    return device_for_rank(device, None if local_rank is None else int(local_rank))
+    ranks = current_ranks()
+    return device_for_rank(device, ranks.local_rank if ranks.distributed else None)
 
 
 def _split_source(split_csv: str | Path | None) -> dict:

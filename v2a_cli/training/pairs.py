@@ -70,7 +70,7 @@ def load_cached_pairs_with_names(cache_dir: str | Path, *, split: str = "train",
                                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     from safetensors.torch import load_file
 
-    from v2a_cli.generation.pipeline import AGGREGATORS
+    from v2a_cli.generation.options import AGGREGATORS
 
     if split not in CACHE_SPLITS:
         raise V2AError(f"split {split!r}: expected one of {', '.join(CACHE_SPLITS)}")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -218,15 +217,17 @@ def _fingerprint(train: Split, val: Split) -> str:
 # -- distributed ----------------------------------------------------------------------------------------
 
 def world() -> tuple[int, int]:
-    import torch.distributed as dist
+    """(rank, world size) of the running group (`distributed.current_ranks`)."""
+    from v2a_cli.distributed import current_ranks
 
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+    ranks = current_ranks()
+    return ranks.rank, ranks.world_size
 
 
 def is_main_process() -> bool:
-    return world()[0] == 0
+    from v2a_cli.distributed import is_main_process as main
+
+    return main()
 
 
 def barrier() -> None:
@@ -242,11 +243,14 @@ def _start_distributed(device_name: str) -> tuple[bool, torch.device]:
 
     from v2a_cli.device import pick_device
 
+    from v2a_cli.distributed import current_ranks
+
     device = pick_device(device_name)
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+    ranks = current_ranks()
+    if not ranks.distributed or dist.is_initialized():
         return False, device
     if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        device = torch.device("cuda", ranks.local_rank)
         torch.cuda.set_device(device)
     dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return True, device

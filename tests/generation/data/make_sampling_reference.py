@@ -73,7 +73,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from v2a_cli.generation.audioldm import AudioLDMGenerator
+    from v2a_cli.audioldm.generator import AudioLDMGenerator
     from v2a_cli.testing.zoo_generator import build_generator
 
     torch.set_num_threads(1)

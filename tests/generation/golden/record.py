@@ -47,10 +47,10 @@ def runs(media: dict[str, Path], zoo: Path) -> dict[str, list[str]]:
         "compose": ["compose", "--image", f"{media['picture']}:2", "--text", "heavy rain", "--audio", media["sound"],
                     "-o", "OUT/c.wav", "-n", "2", *fast],
         "compose-ssv2a": ["compose", "--image", media["picture"], "--text", "rain", "-o", "OUT/c.wav", *ssv2a, *fast],
-        "interpolate": ["interpolate", media["sound"], "--to", media["picture"], "--steps", "3", "-o", "OUT/steps",
-                        "--concat", "OUT/all.wav", "--denoise-steps", "2"],
+        "interpolate": ["interpolate", media["sound"], "--to", media["picture"], "--steps", "3", "-d", "OUT/steps",
+                        "-o", "OUT/all.wav", "--denoise-steps", "2"],
         "interpolate-text-slerp": ["interpolate", "--from-text", "a dog", "--to-text", "a flute", "--steps", "3",
-                                   "--slerp", "-o", "OUT/steps", "--denoise-steps", "2", "--candidates", "2"],
+                                   "--slerp", "-d", "OUT/steps", "--denoise-steps", "2", "--candidates", "2"],
     }
 
 

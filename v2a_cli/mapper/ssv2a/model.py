@@ -57,12 +57,6 @@ class SSV2AMapper:
         self.defaults = defaults
         self.source = source
 
-    @classmethod
-    def from_pretrained(cls, folder: str | Path, *, device: str | torch.device = "cpu") -> "SSV2AMapper":
-        from v2a_cli.mapper.ssv2a.checkpoint import load_converted
-
-        return load_converted(folder, device=device)
-
     @property
     def clip_dim(self) -> int:
         return self.networks.clip_dim
