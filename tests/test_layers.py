@@ -18,7 +18,7 @@ PACKAGE = Path(v2a_cli.__file__).parent
 
 # Bottom to top. A module's layer is the entry with the longest prefix matching its name.
 LAYERS: list[tuple[str, ...]] = [
-    ("version", "errors", "files", "notes", "device", "validation", "models_config", "registry", "distributed",
+    ("version", "errors", "files", "notes", "progress", "device", "validation", "models_config", "registry", "distributed",
      "vocabulary"),
     ("media",),
     # models: networks and their loaders, knowing nothing of sources, timelines or commands
