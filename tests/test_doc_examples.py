@@ -92,7 +92,7 @@ PLACEHOLDER: dict[str, str] = {
                               "(tests/training/test_train.py resumes bit for bit)",
 }
 # `v2a` commands run with options appended here, and why (everything else runs exactly as written).
-SMALLER = ["--epochs", "2", "--batch-size", "4", "--depth", "1", "--heads", "2", "--dim-head", "16", "--ff-mult", "1"]
+SMALLER = ["--epochs", "2", "--train-batch-size", "4", "--depth", "1", "--heads", "2", "--dim-head", "16", "--ff-mult", "1"]
 ADJUSTED: dict[str, tuple[list[str], str]] = {
     "v2a train --data vggsound/ --split-csv vggsound.csv --out runs/diff-tf --kind diffusion --arch transformer":
         (SMALLER, "the paper's 100 epochs of a 12-layer prior take minutes on a CPU; same code, smaller run"),
@@ -327,7 +327,7 @@ def fewer_steps(argv: list[str]) -> list[str]:
     return FEWER_STEPS[name] if name else []
 
 
-OUTPUT_FLAGS = {"-o", "--output", "--concat", "--json", "--boxes", "--pairs-out"}
+OUTPUT_FLAGS = {"-o", "--output", "--concat", "--save-json", "--boxes", "--pairs-out"}
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if any(b.lang in RUN_LANGS for b in fenced_blocks(p))],

@@ -13,23 +13,18 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # The project's defining example, `v2a interpolate frog.wav --to flute.jpg --steps 5`: the number of
     # sounds along the walk. Denoising steps are --denoise-steps there, as in generate and compose.
     ("--steps", "interpolate"): "sounds along the walk",
-    # Items per model call of a different model, sized for it (not generated sounds): NOT yet renamed.
-    ("--batch-size", "extract"): "frames / clips per CLIP or CLAP call",
-    ("--batch-size", "eval"): "files per evaluation-network call",
-    ("--batch-size", "train"): "the optimiser's global batch",
-    # eval writes its JSON to a file; doctor and sources print it: NOT yet renamed.
-    ("--json", "eval"): "a file to write the results to",
 }
 
 
 def declarations() -> dict[str, list[tuple[str, str, object]]]:
-    """flag -> [(command, help, default)] over the root and every command."""
+    """flag -> [(command, help, default)] over the root and every command: the options --help lists (a
+    hidden option, the old name of a renamed one, is not listed)."""
     root = typer.main.get_command(app)
     found: dict[str, list[tuple[str, str, object]]] = {}
 
     def add(command: str, params) -> None:
         for param in params:
-            if type(param).__name__.endswith("Option"):
+            if type(param).__name__.endswith("Option") and not param.hidden:
                 for flag in [*param.opts, *param.secondary_opts]:
                     found.setdefault(flag, []).append((command, param.help or "", param.default))
 

@@ -35,7 +35,7 @@ def base_args(command: str, inputs: Path, out: Path) -> list[str]:
         "generate": [str(inputs / "dog.png"), "-o", str(out / "dog.wav")],
         "compose": ["--image", str(inputs / "dog.png"), "-o", str(out / "scene.wav")],
         "interpolate": [str(inputs / "dog.png"), "--to-text", "rain", "-d", str(out / "steps")],
-        "eval": [str(inputs / "gen"), "--refs", str(inputs / "refs"), "--json", str(out / "scores.json")],
+        "eval": [str(inputs / "gen"), "--refs", str(inputs / "refs"), "--save-json", str(out / "scores.json")],
         "extract": ["--data", str(inputs / "videos"), "--out", str(out / "cache")],
         "train": ["--pairs", str(inputs / "pairs.safetensors"), "--out", str(out / "run")],
     }

@@ -58,7 +58,7 @@ def test_eval_with_two_ranks_gives_the_scores_of_one_process(zoo_models_toml, tm
         out = tmp_path / f"scores{ranks}.json"
         done = run(["--models", str(zoo_models_toml), "--quiet", "eval", str(tmp_path / "gen"), "--refs",
                     str(tmp_path / "refs"), "--metrics", "fd,kl,is,fd_passt,kl_panns,ib_score", "--videos", str(tmp_path / "videos"),
-                    "--audio-length", "4", "--json", str(out), "--device", "cpu"],
+                    "--audio-length", "4", "--save-json", str(out), "--device", "cpu"],
                    ranks=ranks, cache=tmp_path / f"cache{ranks}", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         scores[ranks] = json.loads(out.read_text())

@@ -1,4 +1,4 @@
-"""`v2a eval` through the CLI entry point (in process): table on stdout, JSON file, one-line errors."""
+"""`v2a eval` through the CLI entry point (in process): table or JSON on stdout, JSON file, one-line errors."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def run_cli(*args: str) -> int:
     return 0
 
 
-def test_table_json_and_reported_bad_file(folders, zoo_models_toml, tmp_path, capsys):
+def test_table_on_stdout_save_json_file_and_reported_bad_file(folders, zoo_models_toml, tmp_path, capsys):
     out = tmp_path / "scores.json"
     code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(folders / "gen"), "--refs",
-                   str(folders / "refs"), "--images", str(folders / "images"), "--json", str(out), "--device", "cpu")
+                   str(folders / "refs"), "--images", str(folders / "images"), "--save-json", str(out), "--device", "cpu")
     captured = capsys.readouterr()
     assert code == 1, captured.err  # scores over the readable files, but empty.flac was left out
     report = json.loads(out.read_text())
@@ -42,8 +42,37 @@ def test_table_json_and_reported_bad_file(folders, zoo_models_toml, tmp_path, ca
     assert "empty.flac: empty file" in captured.err
     assert "FD (PANNs)" in captured.out and "24.168" in captured.out  # the paper's number alongside
     assert run_cli("--models", str(zoo_models_toml), "eval", str(folders / "gen"), "--refs", str(folders / "refs"),
-                   "--metrics", "kl", "--json", str(out)) == 1
+                   "--metrics", "kl", "--save-json", str(out)) == 1
     assert "output exists" in capsys.readouterr().err
+
+
+def test_json_prints_the_results_alone_on_stdout_and_save_json_writes_the_same(tmp_path, zoo_models_toml, capsys):
+    for i in range(2):
+        make_wav(tmp_path / "gen" / f"clip{i}.wav", seconds=1.0, frequency=300 + 100 * i)
+        make_wav(tmp_path / "refs" / f"clip{i}.wav", seconds=1.0, frequency=320 + 100 * i)
+    saved = tmp_path / "scores.json"
+    code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(tmp_path / "gen"), "--refs",
+                   str(tmp_path / "refs"), "--metrics", "kl", "--json", "--save-json", str(saved), "--device", "cpu")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    printed = json.loads(captured.out)  # nothing but the JSON: no table
+    assert set(printed["metrics"]) == {"kl", "kl_sigmoid"} and printed["counts"]["pairs"] == 2
+    assert json.loads(saved.read_text()) == printed
+
+
+def test_json_followed_by_a_file_name_says_to_use_save_json(folders, tmp_path, capsys, monkeypatch):
+    """`--json FILE` wrote a file before --json became doctor's and sources' flag: a one-line pointer, not
+    click's "unexpected extra argument"."""
+    import v2a_cli.loaders
+
+    monkeypatch.setattr(v2a_cli.loaders, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
+    out = tmp_path / "scores.json"
+    for args in ([str(folders / "gen"), "--refs", str(folders / "refs"), "--json", str(out)],
+                 ["--json", str(out)]):
+        assert run_cli("eval", *args) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"--save-json {out}" in err, err
+    assert not out.exists()
 
 
 def test_unknown_metric_or_suite_is_a_wrong_command_line_of_one_line(folders, capsys):
@@ -73,7 +102,7 @@ def test_references_named_differently_give_fd_and_fad_and_one_note_for_kl(tmp_pa
         make_wav(tmp_path / "refs" / f"cat{i}.wav", seconds=1.0, frequency=320 + 70 * i)
     out = tmp_path / "scores.json"
     code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(tmp_path / "gen"), "--refs",
-                   str(tmp_path / "refs"), "--metrics", "fd,fad,kl", "--json", str(out), "--device", "cpu")
+                   str(tmp_path / "refs"), "--metrics", "fd,fad,kl", "--save-json", str(out), "--device", "cpu")
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(out.read_text())

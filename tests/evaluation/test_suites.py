@@ -47,7 +47,7 @@ def test_suite_all_on_videos_and_their_generated_sounds_writes_every_metric_in_o
     out = tmp_path / "all.json"
     code = run_cli("--models", str(zoo_models_toml), "--quiet", "eval", str(root / "generated"), "--refs",
                    str(root / "videos"), "--videos", str(root / "videos"), "--images", str(root / "videos"),
-                   "--suite", "all", "--audio-length", AUDIO_LENGTH, "--json", str(out), "--device", "cpu")
+                   "--suite", "all", "--audio-length", AUDIO_LENGTH, "--save-json", str(out), "--device", "cpu")
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(out.read_text())

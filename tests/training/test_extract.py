@@ -174,7 +174,7 @@ def test_killed_run_resumes_to_the_same_cache(extract_cache, extract_models_toml
     reference, _ = extract_cache
     cache = tmp_path / "cache"
     common = ["--models", str(extract_models_toml), "--quiet", "extract", "--data", str(extract_videos),
-              "--out", str(cache), "--split-csv", str(extract_split_csv), "--shard-size", "2", "--batch-size", "4",
+              "--out", str(cache), "--split-csv", str(extract_split_csv), "--shard-size", "2", "--embed-batch-size", "4",
               "--device", "cpu"]
     killed = _run_cli(*common, "--workers", "0", env_extra={EXIT_AFTER_SHARDS_ENV: "1"})
     assert killed.returncode == 17, killed.stderr

@@ -28,7 +28,7 @@ def test_train_from_pairs_prints_a_mapper_that_loads(tmp_path, capsys):
     save_file({"clip": clip, "clap": clip.flip(-1).contiguous()}, str(tmp_path / "pairs.safetensors"))
     args = ["train", "--pairs", str(tmp_path / "pairs.safetensors"), "--out", str(tmp_path / "run"), "--kind",
             "diffusion", "--arch", "transformer", "--depth", "1", "--heads", "2", "--dim-head", "16", "--ff-mult", "1",
-            "--epochs", "2", "--batch-size", "32", "--stored-mapper-guidance", "1.5", "--device", "cpu"]
+            "--epochs", "2", "--train-batch-size", "32", "--stored-mapper-guidance", "1.5", "--device", "cpu"]
     code, out, err = run_cli(args, capsys)
     assert code == 0, err
     assert out.strip() == str(tmp_path / "run" / "mapper")
@@ -105,7 +105,7 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(tmp_path, capsys, mon
     monkeypatch.setattr(safetensors.torch, "save_file", disk_full)
     code, out, err = run_cli(["--quiet", "train", "--pairs", str(tmp_path / "pairs.safetensors"), "--out",
                               str(tmp_path / "run"), "--kind", "regression", "--arch", "mlp", "--expansion", "1",
-                              "--epochs", "1", "--batch-size", "8", "--device", "cpu"], capsys)
+                              "--epochs", "1", "--train-batch-size", "8", "--device", "cpu"], capsys)
     assert code == 1 and out == "" and "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "no space left on the disk; free some space or choose another disk" in lines[0]

@@ -29,7 +29,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     pairs = tmp_path / "pairs.safetensors"
     save_file({"clip": clip, "clap": clap}, str(pairs))
     # 285 train pairs, batch 64: the last batch (29) splits unevenly over the ranks (14 + 15).
-    settings = ["--kind", "regression", "--arch", "mlp", "--expansion", "1", "--epochs", "2", "--batch-size", "64",
+    settings = ["--kind", "regression", "--arch", "mlp", "--expansion", "1", "--epochs", "2", "--train-batch-size", "64",
                 "--lr", "1e-3", "--device", "cpu"]
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}

@@ -80,6 +80,34 @@ def report_note(message: str) -> None:
     stderr.print(f"note: {message}", highlight=False, markup=False, soft_wrap=True)
 
 
+BATCH_SIZE_RENAMED = "--batch-size means sounds per AudioLDM call, as in generate"
+
+
+def renamed_option(ctx: typer.Context, new: str, old_flag: str, old_value, why: str = ""):
+    """The value of parameter `new`, or the one given under its old flag (a hidden option kept working for a
+    while): a note says the new name (and `why`). Both flags with different values: a wrong command line."""
+    from v2a_cli.cli.params import click, option_flag
+    from v2a_cli.validation import option_problem, range_for
+
+    value = ctx.params[new]
+    if old_value is None:
+        return value
+    new_flag = option_flag(next(param for param in ctx.command.params if param.name == new))
+    if ctx.get_parameter_source(new) is not click.core.ParameterSource.DEFAULT and value != old_value:
+        raise click.exceptions.UsageError(
+            f"{old_flag} {old_value} and {new_flag} {value}: {old_flag} is the old name of {new_flag}; give "
+            f"{new_flag} only", ctx)
+    problem = option_problem(old_value, range_for(new, ctx.info_name))
+    if problem:
+        raise click.exceptions.UsageError(f"{old_flag} {old_value}: {problem}", ctx)
+    from v2a_cli.distributed import is_main_process
+
+    if is_main_process():  # under torchrun: said once, not by every rank
+        report_note(f"'v2a {ctx.info_name} {old_flag}' is now {new_flag}{f' ({why})' if why else ''}; "
+                    "the old name still works for now")
+    return old_value
+
+
 @contextmanager
 def command_line_checks(ctx: typer.Context) -> Iterator[None]:
     """A V2AError raised inside about the options themselves (a range, a combination, an unknown name) is a

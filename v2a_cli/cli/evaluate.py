@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, command_line_checks, global_options, progress_bars, report_error, stderr, stdout
+from v2a_cli.cli.app import (
+    BATCH_SIZE_RENAMED, app, command_line_checks, global_options, progress_bars, renamed_option, report_error, stderr,
+    stdout,
+)
 
 METRIC_LABELS: dict[str, str] = {
     "fd": "FD (PANNs) ↓", "fad": "FAD (VGGish) ↓", "cs": "CS (CLIP×Wav2CLIP) ↑", "kl": "KL softmax ↓",
@@ -22,7 +26,29 @@ METRIC_LABELS: dict[str, str] = {
 MAX_LISTED = 10  # unpaired files named on stderr before "... and N more"
 
 
-@app.command("eval")
+class _EvalCommand(TyperCommand):
+    """`eval --json FILE` used to write the results to FILE; now --json is a flag and FILE an extra argument.
+    Say where the file went (--save-json) instead of click's "unexpected extra argument"."""
+
+    def parse_args(self, ctx, args):
+        from v2a_cli.cli.params import click
+
+        after = [value for flag, value in zip(args, args[1:]) if flag == "--json" and not value.startswith("-")]
+        old_file = next((value for value in after if value.lower().endswith(".json") and not Path(value).is_dir()), None)
+        try:
+            parsed = super().parse_args(ctx, args)
+        except click.exceptions.UsageError:
+            if not after:
+                raise
+            old_file = after[0]
+        if old_file is not None:
+            raise click.exceptions.UsageError(
+                f"--json {old_file}: --json now prints the results on stdout; write them to a file with "
+                f"--save-json {old_file}", ctx)
+        return parsed
+
+
+@app.command("eval", cls=_EvalCommand)
 def evaluate_command(
     ctx: typer.Context,
     generated: Path = typer.Argument(..., help="Folder of generated sounds (WAV/FLAC/MP3/..., or videos with sound)."),
@@ -32,9 +58,11 @@ def evaluate_command(
     suite: str = typer.Option("paper", "--suite", help="paper (V2A-Mapper's FD, FAD, CS, KL, IS), av-benchmark (MMAudio's), or all."),
     metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma-separated, instead of the suite's: fd, fad, cs, kl, is, fd_passt, fd_panns, fd_vgg, kl_panns, kl_passt, is_panns, is_passt, ib_score, desync."),
     audio_length: float = typer.Option(8.0, "--audio-length", help="av-benchmark metrics: seconds of each sound and video scored, from the start (MMAudio's VGGSound numbers: 8)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
+    as_json: bool = options.JSON,
+    json_out: Optional[Path] = typer.Option(None, "--save-json", help="Also write the results as JSON to this file (what --json prints)."),
     overwrite: bool = options.OVERWRITE,
-    batch_size: int = typer.Option(16, "--batch-size", help="Files per model call."),
+    batch_size: int = typer.Option(16, "--eval-batch-size", help="Files per evaluation-network call."),
+    old_batch_size: Optional[int] = typer.Option(None, "--batch-size", hidden=True, help="Old name of --eval-batch-size."),
     device: str = options.DEVICE,
     panns: Optional[str] = typer.Option(None, "--panns", help="PANNs CNN14 checkpoint (short name, path, URL or Hub id)."),
     vggish: Optional[str] = typer.Option(None, "--vggish", help="VGGish checkpoint."),
@@ -50,6 +78,7 @@ def evaluate_command(
     from v2a_cli.evaluation.evaluator import evaluate, parse_metrics
     from v2a_cli.models_config import ModelsConfig
 
+    batch_size = renamed_option(ctx, "batch_size", "--batch-size", old_batch_size, BATCH_SIZE_RENAMED)
     opts = global_options(ctx)
     with command_line_checks(ctx):  # a typo is a wrong command line (exit 2), before any model loads
         wanted = parse_metrics(metrics, suite)
@@ -91,12 +120,16 @@ def evaluate_command(
     for name, why in result.skipped.items():
         stderr.print(f"{name}: not computed ({why})", highlight=False, soft_wrap=True)
 
-    _print_table(result)
+    results_json = json.dumps(result.to_dict(), indent=2) + "\n"
+    if as_json:
+        stdout.print(results_json, end="", markup=False, highlight=False)  # the JSON alone on stdout
+    else:
+        _print_table(result)
     if json_out is not None:
         from v2a_cli.media.inputs import atomic_output
 
         with atomic_output(json_out, overwrite=overwrite) as temp:
-            temp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+            temp.write_text(results_json)
         stderr.print(f"wrote {json_out}", highlight=False)
     if result.problems:  # scores over the rest are shown, but the run did not do all that was asked
         report_error(f"{len(result.problems)} file{'s' if len(result.problems) != 1 else ''} left out "

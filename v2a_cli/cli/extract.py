@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import app, command_line_checks, global_options, progress_bars, stderr, stdout
+from v2a_cli.cli.app import (
+    BATCH_SIZE_RENAMED, app, command_line_checks, global_options, progress_bars, renamed_option, stderr, stdout,
+)
 
 
 @app.command()
@@ -22,7 +24,8 @@ def extract(
     min_seconds: float = typer.Option(1.0, "--min-seconds", help="Skip clips shorter than this."),
     shard_size: int = typer.Option(256, "--shard-size", help="Clips per shard (fixed for a cache)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Decoding processes (0: decode in the main process; default: cores - 1, at most 8)."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Frames / clips per model call."),
+    batch_size: int = typer.Option(64, "--embed-batch-size", help="Frames / clips per CLIP or CLAP call."),
+    old_batch_size: Optional[int] = typer.Option(None, "--batch-size", hidden=True, help="Old name of --embed-batch-size."),
     device: str = options.DEVICE,
     clip: Optional[str] = typer.Option(None, "--clip", help="open_clip model (hf-hub: id or folder)."),
     clap: Optional[str] = typer.Option(None, "--clap", help="AudioLDM's CLAP: original .ckpt (path/URL) or converted folder."),
@@ -35,6 +38,7 @@ def extract(
     from v2a_cli.models_config import ModelsConfig
     from v2a_cli.training.extract import check_settings, extract_folder, report_summary, require_clips
 
+    batch_size = renamed_option(ctx, "batch_size", "--batch-size", old_batch_size, BATCH_SIZE_RENAMED)
     opts = global_options(ctx)
     with command_line_checks(ctx):  # --min-seconds above --max-seconds: exit 2
         check_settings(fps=fps, max_seconds=max_seconds, min_seconds=min_seconds, shard_size=shard_size,

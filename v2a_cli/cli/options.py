@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-JSON = typer.Option(False, "--json", help='Print the result as JSON on stdout (doctor: its report; sources: {"sources": [{"class", "score", "box", "weight"}]}).')
+JSON = typer.Option(False, "--json", help='Print the result as JSON on stdout (doctor: its report; sources: {"sources": [{"class", "score", "box", "weight"}]}; eval: the scores, instead of the table).')
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
 OUTPUT_HELP = ("The output file: generate: one input's .wav (or .mp4/.mov/.mkv/.webm for a video input); compose: "
                "the scene's .wav (variation v > 1 adds _vN); interpolate: all steps joined into one .wav.")

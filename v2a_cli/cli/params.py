@@ -31,8 +31,11 @@ def value_type(param: Any) -> type | None:
 
 
 def numeric_params(command: Any) -> Iterator[Any]:
-    """The int and float parameters of a click command (bool flags excluded)."""
+    """The int and float parameters of a click command (bool flags excluded; hidden old names of renamed
+    options too: `renamed_option` checks their value against the new option's range)."""
     for param in command.params:
+        if getattr(param, "hidden", False):
+            continue
         if value_type(param) in NUMERIC_TYPES and not getattr(param, "is_flag", False):
             yield param
 

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from v2a_cli.cli import options
-from v2a_cli.cli.app import announce_seed, app, global_options, stderr, stdout
+from v2a_cli.cli.app import BATCH_SIZE_RENAMED, announce_seed, app, global_options, renamed_option, stderr, stdout
 from v2a_cli.distributed import is_main_process
 
 
@@ -30,7 +30,8 @@ def train_command(
     ff_mult: Optional[int] = typer.Option(None, "--ff-mult", help="Transformer feed-forward width multiplier (default 4)."),
     aggregate: str = options.AGGREGATE,
     epochs: int = typer.Option(100, "--epochs", help="Epochs (paper: 100)."),
-    batch_size: int = typer.Option(448, "--batch-size", help="Global batch size (paper: 448), split across ranks."),
+    batch_size: int = typer.Option(448, "--train-batch-size", help="Training pairs per optimiser step, all ranks together (paper: 448)."),
+    old_batch_size: Optional[int] = typer.Option(None, "--batch-size", hidden=True, help="Old name of --train-batch-size."),
     lr: float = typer.Option(1.1e-4, "--lr", help="AdamW learning rate (paper: 1.1e-4)."),
     seed: int = options.SEED,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its newest checkpoint."),
@@ -39,6 +40,7 @@ def train_command(
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Upload the exported mapper to this Hub repo (online)."),
 ) -> None:
     """Train a CLIP -> CLAP mapper; prints the exported mapper folder (for `v2a generate --mapper`)."""
+    batch_size = renamed_option(ctx, "batch_size", "--batch-size", old_batch_size, BATCH_SIZE_RENAMED)
     from v2a_cli.media.preflight import check_output_folder
     from v2a_cli.training.train import TrainConfig, train_mapper
 
