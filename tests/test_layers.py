@@ -28,14 +28,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("loaders",),  # load_model(kind): the table of the modules above reaches each of them
     # generation, stage by stage (docs/architecture.md): options and pure planning, the warm models,
     # the condition stage, the sampler, the producers and the write stage, the Python API on top
-    ("generation.options", "generation.mixing", "generation.plan", "generation.audioldm", "generation.schedulers"),
+    ("generation.options", "generation.mixing", "generation.plan"),
     ("generation.models",),
     ("generation.detect",),
     ("generation.condition",),
     ("generation.sample",),
     ("generation.compose", "generation.interpolate", "generation.sidecar"),
     ("generation.batch",),
-    ("generation.pipeline", "generation.longform", "generation"),
+    ("generation.pipeline", "generation"),
     ("evaluation.evaluator", "training", "doctor"),
     ("web",),
     ("cli", "__main__"),

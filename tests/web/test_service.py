@@ -191,12 +191,18 @@ def test_progress_follows_the_denoising_steps(service, media):
     assert seen[-1] == (2, 2) and {total for _, total in seen} == {2}
 
 
-def test_detected_sources_are_drawn_and_the_upload_is_not_kept_in_the_core_cache(service, media):
+def test_detected_sources_are_drawn_from_the_requests_one_detection_and_not_kept_after_it(service, media,
+                                                                                          monkeypatch):
+    detector = service.pipeline.detector
+    calls = []
+    monkeypatch.setattr(detector, "detect", lambda *args, **kw: calls.append(1) or type(detector).detect(
+        detector, *args, **kw))
     result = service.generate(media["image"], FAST, sources="detect")
     with Image.open(result.boxes) as boxes, Image.open(media["image"]) as picture:
         assert boxes.size == picture.size
     assert result.files[-2] == result.boxes and result.files[-1] == result.archive
-    assert not [key for key in getattr(service.pipeline, "_sourced", {}) if key[0] == str(media["image"].resolve())]
+    assert len(calls) == 1  # the boxes drawn are generation's own detection (one `Pipeline.call()` per request)
+    assert service.pipeline.call_cache("sourced") == {}  # and the request's caches are gone with it
     assert service.generate(media["image"], FAST).boxes is None
 
 

@@ -1,7 +1,7 @@
 """Many inputs -> many files, as `v2a generate` does it: one bad input never stops the others.
 
 Outputs are planned (and checked for overwrite) before any model runs. Inputs are then read and
-planned over their whole timeline (`longform.py`: windows, scenes, joins) a generator batch's worth
+planned over their whole timeline (`plan.py` / `condition.py`: windows, scenes, joins) a generator batch's worth
 at a time; each such group is generated together (independent windows of equal length share calls
 across inputs and variations) and every input's outputs are written as soon as its group is done
 (atomically), with a provenance sidecar on request.

@@ -101,15 +101,6 @@ def conditioning_frames(pipeline: WarmModels, path: str | Path, options: Generat
     return list(iter_frames(path, fps=options.fps, start=start, end=end))
 
 
-def forget_file(pipeline: WarmModels, path: str | Path) -> None:
-    """Drop what `sourced_visual` keeps for this file (each entry holds its decoded picture or frames):
-    a long-running `v2a app` is done with an upload once its request is answered."""
-    resolved = str(Path(path).resolve())
-    cache = _cache(pipeline)
-    for key in [key for key in cache if key[0] == resolved]:
-        del cache[key]
-
-
 def sourced_frames(pipeline: WarmModels, frames: Sequence[Any], options: GenerateOptions) -> SourcedVisual:
     """The sources of a run of frames (a whole video, or one window of it): detected per frame, matched
     across frames, embedded. Track CLIP = normalised mean of its crops; whole = the frames' aggregate."""

@@ -1,8 +1,8 @@
 """Generation settings a mapper declares: what its authors generate with and what its inputs must look like.
 
 Every mapper declares `generation_settings` (the `Mapper` protocol, mapper/protocol.py); the default,
-`NO_SETTINGS = MapperSettings()`, changes nothing. The option resolution (`generation.pipeline.settle_options`)
-reads the sampler values, the preprocessing (`generation/detect.py`, `generation/longform.py`) reads
+`NO_SETTINGS = MapperSettings()`, changes nothing. The option resolution (`generation.options.settle_options`)
+reads the sampler values, the preprocessing (`generation/detect.py`, `generation/condition.py`) reads
 the crop geometry and the aggregator's frames. SSV2A's released model declares its scripts' settings
 (`SSV2A_SETTINGS`, docs/sources.md); v2a's own mappers and the zero-shot bridge declare none.
 """

@@ -242,21 +242,15 @@ class AppService:
                 getattr(self.pipeline, role)
 
     @contextmanager
-    def _request(self, files: Sequence[str | Path], should_stop: StopCheck | None = None) -> Iterator[None]:
+    def _request(self, should_stop: StopCheck | None = None) -> Iterator[None]:
         """One request at a time on the shared models (a cancelled request waiting for its turn leaves
-        at once). Afterwards the core's per-file cache of detected sources (kept for reuse within a
-        CLI run, with the decoded pictures) drops these uploads."""
-        from v2a_cli.generation.detect import forget_file
-
+        at once), as one `Pipeline.call()`: what the core caches while answering it (detected sources
+        with their decoded pictures, encoded prompts) is shared within the request and dropped after it."""
         with self._lock:
             if should_stop is not None and should_stop():
                 raise Cancelled()
-            try:
+            with self.pipeline.call():
                 yield
-            finally:
-                for path in files:
-                    if not str(path).startswith("text:"):
-                        forget_file(self.pipeline, path)
 
     def _folder(self) -> Path:
         folder = self.results / f"{next(self._counter):04d}"
@@ -367,7 +361,7 @@ class AppService:
             video_note = self._video_decision(path).note if kind == "video" else ""  # before any model runs
             stem = slug(path.stem if path else prompt)
             stage("waiting for the models" if self._lock.locked() else "reading the input")
-            with self._request([condition], should_stop):
+            with self._request(should_stop):
                 stage("detecting sound sources" if options.sources == "detect" else "reading the input")
                 folder = self._folder()
                 [plans] = plan_outputs([condition], options, out_dir=folder)
@@ -443,7 +437,7 @@ class AppService:
             except V2AError as exc:
                 raise V2AError(page_message(str(exc))) from None
             options = settings.options(variations=int(variations))
-            with self._request(files, should_stop):
+            with self._request(should_stop):
                 waves = compose(self.pipeline, sources, options, progress=_stopping(progress, should_stop))
                 folder = self._folder()
                 sounds = [self._write(folder, f"scene_seed{options.seed + v}.wav", wave,
@@ -472,7 +466,7 @@ class AppService:
             names = [slug(str(source)[5:] if str(source).startswith("text:") else Path(source).stem)
                      for source in (start, end)]
             walk_name = f"{names[0]}_to_{names[1]}"
-            with self._request(files, should_stop):
+            with self._request(should_stop):
                 waves = interpolate(self.pipeline, start, end, int(points), options, slerp=slerp,
                                     progress=_stopping(progress, should_stop))
                 folder = self._folder()

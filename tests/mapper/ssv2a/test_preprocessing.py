@@ -91,7 +91,7 @@ def test_frame_indices_are_ssv2a_s():
 
 
 def test_a_12s_video_gives_the_aggregator_64_frames_per_window_at_512x512(ssv2a_pipeline, tmp_path, monkeypatch):
-    from v2a_cli.generation.longform import plan_sound
+    from v2a_cli.generation.condition import plan_sound
     from v2a_cli.generation.pipeline import GenerateOptions
     from v2a_cli.media.video import evenly_spaced_frames, frame_times
     from v2a_cli.testing.media import make_video
