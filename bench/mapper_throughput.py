@@ -2,7 +2,7 @@
 
     python bench/mapper_throughput.py [--arch transformer] [--steps 200] [--rows 256] [--tiny] [--device auto]
 
-Both ways run `Mapper.map` with per-row seeds (row i's result does not depend on its batch, which the
+Both ways run `TrainedMapper.map` with per-row seeds (row i's result does not depend on its batch, which the
 bench checks too); prints rows/s at batch 1, at batch `--rows`, and their ratio.
 """
 
@@ -16,8 +16,9 @@ import torch
 
 from v2a_cli.device import pick_device
 from v2a_cli.mapper.checkpoint import MapperConfig
-from v2a_cli.mapper.model import Mapper
+from v2a_cli.mapper.model import TrainedMapper
 from v2a_cli.testing.zoo_mapper import TINY_SETTINGS
+from v2a_cli.mapper.protocol import MapperSampling
 
 
 def synchronize(device: torch.device) -> None:
@@ -30,18 +31,19 @@ def measure(*, arch: str = "transformer", steps: int = 200, rows: int = 256, sin
     """rows/s at batch 1 (over `single_rows` rows) and at batch `rows`, for a random diffusion mapper."""
     device = pick_device(str(device)) if not isinstance(device, torch.device) else device
     config = MapperConfig.for_variant("diffusion", arch, **(TINY_SETTINGS if tiny else {}))
-    mapper = Mapper.random(config, seed=0)
+    mapper = TrainedMapper.random(config, seed=0)
     mapper.network.to(device)
     clip = torch.randn(rows, config.dim, generator=torch.Generator().manual_seed(0))
     seeds = list(range(rows))
-    mapper.map(clip[:2], seeds=seeds[:2], steps=2)  # warm-up
+    mapper.map(clip[:2], seeds=seeds[:2], sampling=MapperSampling(steps=2))  # warm-up
+    sampling = MapperSampling(steps=steps)
     synchronize(device)
     started = time.perf_counter()
-    singles = [mapper.map(clip[i:i + 1], seeds=[i], steps=steps) for i in range(single_rows)]
+    singles = [mapper.map(clip[i:i + 1], seeds=[i], sampling=sampling) for i in range(single_rows)]
     synchronize(device)
     single_rate = single_rows / (time.perf_counter() - started)
     started = time.perf_counter()
-    batched = mapper.map(clip, seeds=seeds, steps=steps)
+    batched = mapper.map(clip, seeds=seeds, sampling=sampling)
     synchronize(device)
     batch_rate = rows / (time.perf_counter() - started)
     difference = float((torch.cat(singles) - batched[:single_rows]).abs().max())

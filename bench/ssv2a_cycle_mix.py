@@ -21,6 +21,7 @@ import torch
 from v2a_cli.device import pick_device
 from v2a_cli.mapper.ssv2a import SSV2AMapper, SSV2ASampling
 from v2a_cli.mapper.ssv2a.networks import SSV2ANetworks
+from v2a_cli.mapper.protocol import MapperSampling
 
 
 def config(slots: int) -> dict:
@@ -36,7 +37,8 @@ def seconds_per_picture(mapper: SSV2AMapper, slots: torch.Tensor, sampling: SSV2
                         samples: int = 4) -> float:
     """Time `rounds` x `samples` remixes at `sampling.var_samples` and scale to the full setting."""
     start = time.perf_counter()
-    mapper.map_slots(slots, seeds=[0], var_samples=sampling.var_samples, cycle_its=rounds - 1, cycle_samples=samples)
+    mapper.map_slots(slots, seeds=[0], sampling=MapperSampling(var_samples=sampling.var_samples, cycle_its=rounds - 1,
+                                                               cycle_samples=samples))
     if slots.device.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start

@@ -11,6 +11,7 @@ from v2a_cli.errors import V2AError
 from v2a_cli.generation.compose import Source, compose_condition, expand_detected
 from v2a_cli.generation.detect import NO_SOURCES_NOTE, sourced_visual, visual_conditions
 from v2a_cli.generation.pipeline import GenerateOptions, Pipeline
+from v2a_cli.mapper.protocol import MapperSampling
 
 DETECT = GenerateOptions(sources="detect", max_sources=3, detect_threshold=0.0, seed=5)
 FAST_SSV2A = dict(var_samples=2, cycle_its=1, cycle_samples=2)
@@ -53,10 +54,10 @@ def test_ssv2a_mapper_gets_global_then_local_slots(ssv2a_pipeline, street):
     options = replace(DETECT, **FAST_SSV2A)
     sourced = sourced_visual(ssv2a_pipeline, street, options)
     condition = ssv2a_pipeline.conditions(street, options, [5])[0]
-    direct = ssv2a_pipeline.mapper.map_slots(sourced.clips[None], seeds=[5], **FAST_SSV2A)[0]
+    direct = ssv2a_pipeline.mapper.map_slots(sourced.clips[None], seeds=[5], sampling=MapperSampling(**FAST_SSV2A))[0]
     assert torch.allclose(condition.embedding, direct, atol=1e-6)
-    assert not torch.allclose(condition.embedding, ssv2a_pipeline.mapper.map(sourced.clips[:1], seeds=[5],
-                                                                           **FAST_SSV2A)[0])
+    assert not torch.allclose(condition.embedding, ssv2a_pipeline.mapper.map(
+        sourced.clips[:1], seeds=[5], sampling=MapperSampling(**FAST_SSV2A))[0])
 
 
 def test_ssv2a_checkpoint_generates(ssv2a_pipeline, street):
@@ -131,7 +132,7 @@ def test_compose_var_samples_reaches_ssv2a_whatever_the_preset(ssv2a_pipeline, s
     real_map = mapper.map
 
     def spy(*args, **kwargs):
-        seen.append(kwargs.get("var_samples"))
+        seen.append(kwargs["sampling"].var_samples)
         return real_map(*args, **kwargs)
 
     monkeypatch.setattr(mapper, "map", spy)

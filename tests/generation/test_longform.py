@@ -11,6 +11,7 @@ from v2a_cli.generation import condition as conditioning, plan as planning, samp
 from v2a_cli.generation.plan import Window, detect_cuts, plan_timeline, window_frames, window_seed
 from v2a_cli.generation.pipeline import PRESETS, GenerateOptions, aggregate_frames
 from v2a_cli.testing.media import make_image, make_scene_video, make_video
+from v2a_cli.mapper.protocol import MapperSampling
 
 UNIT = 0.04  # AudioLDM: 25 latent frames per second
 SCENES = (12.0, 11.0, 12.0)  # the scene video: cuts at 12 s and 23 s, 35 s long
@@ -236,7 +237,7 @@ def test_mapper_steps_reach_the_mapper(pipeline, image):
     default = conditioning.plan_source(pipeline, image, GenerateOptions(steps=1), [1])[1]
     few = conditioning.plan_source(pipeline, image, GenerateOptions(steps=1, mapper_steps=2), [1])[1]
     clip = pipeline.clip_embedding(image)[None]
-    assert torch.allclose(few[0, 0], pipeline.map_visual(clip, seeds=[1], steps=2)[0], atol=1e-6)
+    assert torch.allclose(few[0, 0], pipeline.map_visual(clip, seeds=[1], sampling=MapperSampling(steps=2))[0], atol=1e-6)
     assert not torch.allclose(few, default)
 
 

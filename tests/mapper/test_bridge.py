@@ -13,6 +13,7 @@ from v2a_cli.errors import V2AError
 from v2a_cli.models_config import ModelsConfig
 from v2a_cli.mapper import bridge
 from v2a_cli.mapper.bridge import TextBridgeMapper, build_bridge, combined_vocabulary, read_vocabulary
+from v2a_cli.mapper.protocol import MapperSampling
 
 NAMES = ["dog", "cat", "rain", "car"]
 # CLIP text embeddings: the standard basis of R^4, so cosines are the (normalised) image coordinates.
@@ -65,7 +66,7 @@ def test_an_image_equal_to_a_class_text_embedding_picks_that_class_first():
 def test_batch_rows_are_mapped_independently_and_seed_is_ignored():
     images = torch.tensor([[0.1, 0.6, 0.3, 0.8], [0.9, 0.0, 0.2, 0.1]])
     mapper = make_bridge()
-    together = mapper.map(images, seeds=[1, 1], guidance=3.0, steps=2)
+    together = mapper.map(images, seeds=[1, 1], sampling=MapperSampling(guidance=3.0, steps=2))
     torch.testing.assert_close(together[1], mapper.map(images[1:], seeds=[2])[0])
     assert mapper.is_generative is False
 

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from v2a_cli.errors import CheckpointError
-from v2a_cli.mapper import Mapper, MapperConfig, load_mapper
+from v2a_cli.mapper import MapperConfig, TrainedMapper, load_mapper
 from v2a_cli.loaders import load_model
 from v2a_cli.testing.zoo_mapper import build_mapper
+from v2a_cli.mapper.protocol import MapperSampling
 
 VARIANTS = [("regression", "mlp"), ("regression", "transformer"), ("diffusion", "mlp"), ("diffusion", "transformer")]
 
@@ -20,7 +21,7 @@ def test_round_trip_gives_the_same_outputs(tmp_path, kind, arch):
     folder = build_mapper(tmp_path / "m", kind=kind, arch=arch, seed=3)
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
     mapper = load_model("mapper", str(folder))  # the registry path the pipeline uses
-    assert isinstance(mapper, Mapper) and mapper.is_generative == (kind == "diffusion")
+    assert isinstance(mapper, TrainedMapper) and mapper.is_generative == (kind == "diffusion")
     clip = torch.randn(4, 512)
     out = mapper.map(clip, seeds=[7, 8, 9, 10])
     assert out.shape == (4, 512) and out.dtype == torch.float32
@@ -40,8 +41,8 @@ def test_generative_mapper_seeds_guidance_and_steps(tmp_path):
     assert torch.equal(mapper.map(clip, seeds=[1, 1]), mapper.map(clip, seeds=[1, 1]))
     assert not torch.equal(mapper.map(clip, seeds=[1, 1]), mapper.map(clip, seeds=[2, 2]))
     before = mapper.map(clip, seeds=[1, 1])
-    assert not torch.equal(mapper.map(clip, seeds=[1, 1], guidance=4.0), before)
-    assert not torch.equal(mapper.map(clip, seeds=[1, 1], steps=3), before)
+    assert not torch.equal(mapper.map(clip, seeds=[1, 1], sampling=MapperSampling(guidance=4.0)), before)
+    assert not torch.equal(mapper.map(clip, seeds=[1, 1], sampling=MapperSampling(steps=3)), before)
     # per-call knobs leave the mapper as it was
     assert mapper.guidance == 0.9 and mapper.sampling_steps == 10
     assert torch.equal(mapper.map(clip, seeds=[1, 1]), before)
@@ -56,11 +57,11 @@ def test_batched_rows_equal_single_row_results(tmp_path, arch):
     mapper = load_mapper(str(build_mapper(tmp_path / "m", kind="diffusion", arch=arch)))
     clip = torch.randn(6, 512, generator=torch.Generator().manual_seed(0))
     seeds = [11, 3, 3, 7, 0, 42]
-    batched = mapper.map(clip, seeds=seeds, guidance=1.5, steps=6)
+    batched = mapper.map(clip, seeds=seeds, sampling=MapperSampling(guidance=1.5, steps=6))
     for row, seed in enumerate(seeds):
-        single = mapper.map(clip[row:row + 1], seeds=[seed], guidance=1.5, steps=6)
+        single = mapper.map(clip[row:row + 1], seeds=[seed], sampling=MapperSampling(guidance=1.5, steps=6))
         torch.testing.assert_close(batched[row:row + 1], single, atol=1e-6, rtol=0)
-    shuffled = mapper.map(clip[[5, 0, 3]], seeds=[42, 11, 7], guidance=1.5, steps=6)
+    shuffled = mapper.map(clip[[5, 0, 3]], seeds=[42, 11, 7], sampling=MapperSampling(guidance=1.5, steps=6))
     torch.testing.assert_close(shuffled, batched[[5, 0, 3]], atol=1e-6, rtol=0)
     assert not torch.allclose(batched[1], batched[2])  # same seed, different input
 

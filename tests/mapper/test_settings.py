@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from v2a_cli.generation.pipeline import PRESETS, SAMPLER_FIELDS, GenerateOptions, settle_options
-from v2a_cli.mapper.settings import NO_SETTINGS, SSV2A_SETTINGS, MapperSettings, declared_settings
+from v2a_cli.mapper.settings import NO_SETTINGS, SSV2A_SETTINGS, MapperSettings
 
 
 def test_no_declaration_keeps_the_preset():
@@ -49,20 +49,11 @@ def test_settling_is_once_and_options_built_field_by_field_are_taken_as_given():
     assert set(direct.origins) == set(SAMPLER_FIELDS)
 
 
-def test_declared_settings_of_mappers():
-    assert declared_settings(object()) is NO_SETTINGS
-
-    class Declares:
-        generation_settings = MapperSettings(guidance=3.0)
-
-    assert declared_settings(Declares()).guidance == 3.0
-
-
 def test_an_ssv2a_mapper_declares_its_scripts_settings(zoo_models_toml):
     from v2a_cli.mapper import load_mapper
 
     mapper = load_mapper(str(zoo_models_toml.parent / "ssv2a"))
-    declared = declared_settings(mapper)
+    declared = mapper.generation_settings
     assert declared.guidance == 2.5 and declared.crops == "stretch"
     assert (declared.window_frames, declared.frame_size) == ((64, (512, 512)) if mapper.has_aggregator
                                                              else (None, None))

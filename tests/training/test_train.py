@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from v2a_cli.errors import V2AError
 from v2a_cli.mapper import load_mapper
 from v2a_cli.training.train import TrainConfig, TrainUpdate, checkpoint_dirs, train_mapper
+from v2a_cli.mapper.protocol import MapperSampling
 
 TINY_TRANSFORMER = {"heads": 2, "dim_head": 32, "ff_mult": 1}
 
@@ -56,7 +57,7 @@ def held_out(n: int = 300):
 
 
 def mean_cosine(mapper, clip, clap, seed=0) -> float:
-    mapped = mapper.map(clip, seeds=[seed + row for row in range(len(clip))], steps=25)
+    mapped = mapper.map(clip, seeds=[seed + row for row in range(len(clip))], sampling=MapperSampling(steps=25))
     return float(torch.nn.functional.cosine_similarity(mapped, clap, dim=-1).mean())
 
 
@@ -102,8 +103,8 @@ def test_diffusion_mapper_matches_the_target_distribution(tmp_path, learning_pai
     untrained = load_mapper(str(_untrained_like(tmp_path / "untrained", config)))
     clip, clap = held_out()
     seeds = list(range(len(clip)))
-    fd_trained = frechet_distance(trained.map(clip, seeds=seeds, steps=25), clap)
-    fd_untrained = frechet_distance(untrained.map(clip, seeds=seeds, steps=25), clap)
+    fd_trained = frechet_distance(trained.map(clip, seeds=seeds, sampling=MapperSampling(steps=25)), clap)
+    fd_untrained = frechet_distance(untrained.map(clip, seeds=seeds, sampling=MapperSampling(steps=25)), clap)
     assert fd_trained < 0.25 * fd_untrained
     assert mean_cosine(trained, clip, clap) > 0.8
 
@@ -114,9 +115,9 @@ def test_diffusion_mapper_matches_the_target_distribution(tmp_path, learning_pai
 
 
 def _untrained_like(folder, config: TrainConfig):
-    from v2a_cli.mapper.model import Mapper
+    from v2a_cli.mapper.model import TrainedMapper
 
-    return Mapper.random(config.mapper_config(dim=512), seed=1).save_pretrained(folder)
+    return TrainedMapper.random(config.mapper_config(dim=512), seed=1).save_pretrained(folder)
 
 
 class Killed(Exception):

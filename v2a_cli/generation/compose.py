@@ -16,7 +16,7 @@ diversity between variations.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -25,12 +25,13 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import InputError, V2AError
-from v2a_cli.mapper.diffusion import spread_seeds
 from v2a_cli.generation.mixing import unit, weighted_mean  # noqa: F401  (importable from here)
 from v2a_cli.generation.models import WarmModels
 from v2a_cli.generation.options import GenerateOptions, ProgressCallback
 from v2a_cli.generation.plan import PlannedSound, generator_timeline, planned_sound
 from v2a_cli.generation.sample import counting, step_total, synthesize_sounds
+from v2a_cli.mapper.diffusion import spread_seeds
+from v2a_cli.mapper.protocol import MapperSampling
 
 MAX_SOURCES = 64  # as SSV2A
 
@@ -58,19 +59,17 @@ def _visual_embeddings(pipeline: WarmModels, source: Source, options: GenerateOp
         clip = pipeline.clip.encode_images([crop_source(picture, source.box, pipeline.mapper_settings().crops)])[0]
     else:
         clip = pipeline.clip_embedding(path, options)
-    ssv2a = getattr(pipeline.mapper, "kind", None) == "ssv2a"
-    if ssv2a and var_samples > 1:
-        # SSV2A averages its own variational draws inside each step: --var-samples goes to it (1, the
-        # default here, leaves the preset's number).
-        from dataclasses import replace
-
-        options = replace(options, var_samples=var_samples)
-    samples = var_samples if getattr(pipeline.mapper, "is_generative", False) and not ssv2a else 1
+    sampling = MapperSampling.from_options(options)
+    averages_inside = pipeline.mapper.averages_own_draws
+    if averages_inside and var_samples > 1:
+        # A mapper that averages its own variational draws inside each step (SSV2A) takes --var-samples
+        # (1, the default here, leaves the preset's number).
+        sampling = replace(sampling, var_samples=var_samples)
+    samples = var_samples if pipeline.mapper.is_generative and not averages_inside else 1
     # Every (seed, sample) row in one batched mapper call; a seed's samples use seeds spread from it.
     row_seeds = [row for seed in seeds for row in spread_seeds(seed, samples)]
     mapped = pipeline.map_visual(clip[None].expand(len(row_seeds), -1), seeds=row_seeds,
-                                 guidance=options.mapper_guidance, steps=options.mapper_steps,
-                                 options=options).view(len(seeds), samples, -1)
+                                 sampling=sampling).view(len(seeds), samples, -1)
     return mapped[:, 0] if samples == 1 else F.normalize(mapped.mean(dim=1), dim=-1)
 
 

@@ -20,6 +20,7 @@ from v2a_cli.generation.models import Condition, WarmModels
 from v2a_cli.generation.options import GenerateOptions, aggregate_frames
 from v2a_cli.generation.plan import (PlannedSound, Timeline, detect_cuts, generator_timeline, planned_sound,
                                      window_frames, window_seed)
+from v2a_cli.mapper.protocol import MapperSampling
 
 
 def condition(pipeline: WarmModels, source: str | Path, options: GenerateOptions = GenerateOptions(), *,
@@ -42,13 +43,12 @@ def conditions(pipeline: WarmModels, source: str | Path, options: GenerateOption
     kind = media_kind(path)
     if kind == "audio":
         return [Condition(str(path), pipeline.audio_condition(path), {"kind": kind})] * len(seeds)
-    if options.sources == "detect" or (kind == "video" and getattr(pipeline.mapper, "has_aggregator", False)):
+    if options.sources == "detect" or (kind == "video" and pipeline.mapper.has_aggregator):
         from v2a_cli.generation.detect import visual_conditions
 
         return visual_conditions(pipeline, path, options, seeds)
     clip = pipeline.clip_embedding(path, options)[None].expand(len(seeds), -1)
-    mapped = pipeline.map_visual(clip, seeds=seeds, guidance=options.mapper_guidance,
-                                 steps=options.mapper_steps, options=options)
+    mapped = pipeline.map_visual(clip, seeds=seeds, sampling=MapperSampling.from_options(options))
     return [Condition(str(path), row, {"kind": kind}) for row in mapped]
 
 
@@ -67,7 +67,7 @@ def plan_source(pipeline: WarmModels, source: str | Path, options: GenerateOptio
         plan = timeline(0.0, options.duration)
         stacked = torch.stack([pipeline.with_prompt(c.embedding, options) for c in made])
         explain = None
-        if kind == "image" and options.sources == "whole" and hasattr(pipeline.mapper, "explain"):
+        if kind == "image" and options.sources == "whole" and pipeline.mapper.explains:
             explain = pipeline.explain(pipeline.clip_embedding(source, options)[None]) * len(plan.windows)
         info = {key: value for key, value in made[0].info.items()}
         return plan, stacked[:, None].expand(-1, len(plan.windows), -1), explain, info
@@ -85,11 +85,11 @@ def plan_source(pipeline: WarmModels, source: str | Path, options: GenerateOptio
     plan = timeline(start, end, cuts)
     info = {"kind": "video", "video_duration": duration, "frames": len(times)}
     declared = pipeline.mapper_settings()
-    if declared.window_frames and getattr(pipeline.mapper, "has_aggregator", False):
+    if declared.window_frames and pipeline.mapper.has_aggregator:
         # the mapper's aggregator takes its own frames per window (SSV2A: 64 evenly spaced, 512x512)
         info["aggregator_frames"] = {"per_window": declared.window_frames,
                                      "size": list(declared.frame_size) if declared.frame_size else None}
-    if options.sources == "detect" or getattr(pipeline.mapper, "has_aggregator", False):
+    if options.sources == "detect" or pipeline.mapper.has_aggregator:
         return plan, _sourced_windows(pipeline, path, plan, options, seeds, info), None, info
     clips = torch.stack([_aggregate(frames[window_frames(times, window)], options) for window in plan.windows])
     mapped = [_map_windows(pipeline, clips, seed, options) for seed in seeds]
@@ -101,7 +101,7 @@ def _map_windows(pipeline: WarmModels, clips: torch.Tensor, seed: int, options: 
     """[W, 512] CLIP -> [W, 512] CLAP in one call; a generative mapper samples window k with
     window_seed(seed, k), so a window's condition does not depend on how many windows there are."""
     return pipeline.map_visual(clips, seeds=[window_seed(seed, k) for k in range(len(clips))],
-                               guidance=options.mapper_guidance, steps=options.mapper_steps, options=options)
+                               sampling=MapperSampling.from_options(options))
 
 
 def _sourced_windows(pipeline: WarmModels, path: Path, plan: Timeline, options: GenerateOptions,

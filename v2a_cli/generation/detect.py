@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 
 from v2a_cli.generation.mixing import weighted_mean
-from v2a_cli.generation.models import Condition, WarmModels, ssv2a_sampling
+from v2a_cli.generation.models import Condition, WarmModels
 from v2a_cli.generation.options import GenerateOptions, aggregate_frames
+from v2a_cli.mapper.protocol import MapperSampling
 from v2a_cli.sources.find import FoundSource, crop_source
 from v2a_cli.sources.scan import Scan, scan_file, scan_frames
 
@@ -91,7 +92,7 @@ def conditioning_frames(pipeline: WarmModels, path: str | Path, options: Generat
     """The frames that condition a span of a video: sampled at `options.fps`, or, for a mapper whose
     aggregator declares its own frames (SSV2A: 64 evenly spaced, 512x512), those."""
     declared = pipeline.mapper_settings()
-    if declared.window_frames and getattr(pipeline.mapper, "has_aggregator", False):
+    if declared.window_frames and pipeline.mapper.has_aggregator:
         from v2a_cli.media.video import evenly_spaced_frames
 
         return evenly_spaced_frames(path, declared.window_frames, start=start, end=end, size=declared.frame_size)
@@ -136,10 +137,10 @@ def sourced_conditions(pipeline: WarmModels, sourced: SourcedVisual, video: bool
                        seeds: Sequence[int]) -> list[torch.Tensor]:
     """[512] CLAP condition per seed of a picture's, a video's or a video window's sources."""
     mapper = pipeline.mapper
-    extra = ssv2a_sampling(mapper, options)
+    sampling = MapperSampling.from_options(options)
     conditions = []
     for seed in seeds:
-        if video and getattr(mapper, "has_aggregator", False):
+        if video and mapper.has_aggregator:
             # SSV2A's video path: each frame's slots -> one CLAP per frame -> the temporal aggregator.
             # Frames are rows of one batch (padded with empty slots) drawing from one generator (seed):
             # Cycle Mix runs them together, as SSV2A batches a clip's frames.
@@ -147,13 +148,11 @@ def sourced_conditions(pipeline: WarmModels, sourced: SourcedVisual, video: bool
             frames = torch.zeros(len(sourced.frame_slots), width, sourced.clips.shape[-1])
             for i, slots in enumerate(sourced.frame_slots):
                 frames[i, : min(width, len(slots))] = slots[:width]
-            embedding = mapper.aggregate(mapper.map_slots(frames, seed=seed, **extra), seed=seed)
-        elif getattr(mapper, "accepts_slots", False):
-            embedding = mapper.map_slots(sourced.clips[None, : mapper.slots], seeds=[seed], **extra)[0]
+            embedding = mapper.aggregate(mapper.map_slots(frames, seed=seed, sampling=sampling), seed=seed)
+        elif mapper.slots > 1:  # the mapper mixes the whole picture and its sources itself (SSV2A)
+            embedding = mapper.map_slots(sourced.clips[None, : mapper.slots], seeds=[seed], sampling=sampling)[0]
         else:
-            mapped = pipeline.map_visual(sourced.clips, seeds=[seed] * len(sourced.clips),
-                                         guidance=options.mapper_guidance, steps=options.mapper_steps,
-                                         options=options)
+            mapped = pipeline.map_visual(sourced.clips, seeds=[seed] * len(sourced.clips), sampling=sampling)
             embedding = weighted_mean(mapped, sourced.weights)
         conditions.append(F.normalize(embedding.float(), dim=-1))
     return conditions

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
 from v2a_cli.generation.options import AUTO_CPU_BATCH, GenerateOptions, aggregate_frames, settle_options
+from v2a_cli.mapper.protocol import DEFAULT_SAMPLING, Mapper, MapperSampling
 from v2a_cli.models_config import ModelsConfig
 
 if TYPE_CHECKING:
@@ -102,12 +103,12 @@ class WarmModels:
         # A mapper trained on another CLIP (SSV2A: ViT-L/14) names it; it is used unless the models
         # file or --clip names one, which must then have the mapper's width.
         mapper = self.mapper if self.models.mapper != "bridge" else None
-        wanted = getattr(mapper, "clip_spec", None)
+        wanted = mapper.clip_spec if mapper is not None else None
         spec = wanted if wanted and self.models.clip == ModelsConfig().clip else self.models.clip
         # CLIP stays float32 except on CUDA: it is small and its embeddings feed a trained mapper.
         dtype = self.dtype if self.device.type == "cuda" else torch.float32
         clip = load_model("clip", spec, device=self.device, dtype=dtype)
-        needed = getattr(mapper, "clip_dim", None)
+        needed = mapper.clip_dim if mapper is not None else None
         if needed is not None and clip.embed_dim != needed:
             raise V2AError(f"CLIP '{spec}' gives {clip.embed_dim}-d embeddings but the mapper "
                            f"'{self.models.mapper}' needs {needed}-d ones"
@@ -140,7 +141,7 @@ class WarmModels:
         )
 
     @property
-    def mapper(self):
+    def mapper(self) -> Mapper:
         return self._model("mapper", self._load_mapper)
 
     def _load_mapper(self):
@@ -158,9 +159,9 @@ class WarmModels:
 
     def mapper_settings(self) -> "MapperSettings":
         """The generation settings the mapper declares (`mapper/settings.py`); the bridge declares none."""
-        from v2a_cli.mapper.settings import NO_SETTINGS, declared_settings
+        from v2a_cli.mapper.settings import NO_SETTINGS
 
-        return NO_SETTINGS if self.models.mapper == "bridge" else declared_settings(self.mapper)
+        return NO_SETTINGS if self.models.mapper == "bridge" else self.mapper.generation_settings
 
     def settle(self, options: GenerateOptions) -> GenerateOptions:
         """`options` as this pipeline's mapper runs them (`settle_options`); loads the mapper when the
@@ -213,18 +214,15 @@ class WarmModels:
         return torch.tensor(times, dtype=torch.float64), torch.cat(chunks)
 
     def explain(self, clip_embeddings: torch.Tensor) -> list[list[tuple[str, float]]] | None:
-        """The zero-shot bridge's chosen sound classes and weights per row; None for other mappers."""
-        explain = getattr(self.mapper, "explain", None)
-        return explain(clip_embeddings.float()) if explain is not None else None
+        """What the mapper mixed per row (the zero-shot bridge's sound classes and weights); None when the
+        mapper does not explain itself."""
+        return self.mapper.explain(clip_embeddings.float()) if self.mapper.explains else None
 
     def map_visual(self, clip_embeddings: torch.Tensor, *, seeds: Sequence[int] | None = None,
-                   guidance: float | None = None, steps: int | None = None,
-                   options: GenerateOptions | None = None) -> torch.Tensor:
+                   sampling: MapperSampling = DEFAULT_SAMPLING) -> torch.Tensor:
         """[N,512] CLIP -> [N,512] CLAP through the mapper, all rows in one batched call (row i sampled
-        with seeds[i]; guidance/steps: the generative mapper's, None = the checkpoint's default;
-        `options` carries SSV2A's sampling knobs to an SSV2A mapper)."""
-        mapped = self.mapper.map(clip_embeddings.float(), seeds=seeds, guidance=guidance, steps=steps,
-                                 **ssv2a_sampling(self.mapper, options))
+        with seeds[i]; `sampling`: the mapper's knobs, `MapperSampling.from_options(options)`)."""
+        mapped = self.mapper.map(clip_embeddings.float(), seeds=seeds, sampling=sampling)
         return F.normalize(mapped.float().cpu(), dim=-1)
 
     def audio_condition(self, path: str | Path) -> torch.Tensor:
@@ -284,10 +282,3 @@ class WarmModels:
         return self.generator.sample_rate
 
 
-
-def ssv2a_sampling(mapper: object, options: GenerateOptions | None) -> dict:
-    """SSV2A's sampling knobs from the options, for a mapper that takes them (else nothing)."""
-    if options is None or getattr(mapper, "kind", None) != "ssv2a":
-        return {}
-    return {"var_samples": options.var_samples, "cycle_its": options.cycle_its,
-            "cycle_samples": options.cycle_samples}

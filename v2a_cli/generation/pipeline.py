@@ -20,7 +20,7 @@ import torch
 
 from v2a_cli.generation import condition as _condition
 from v2a_cli.generation import sample as _sample
-from v2a_cli.generation.models import FRAME_CHUNK, Condition, WarmModels, ssv2a_sampling  # noqa: F401
+from v2a_cli.generation.models import FRAME_CHUNK, Condition, WarmModels  # noqa: F401
 from v2a_cli.generation.options import (  # noqa: F401  (the names callers import from here)
     AGGREGATORS, AUTO_CPU_BATCH, DEFAULT_PRESET, JOINS, PRESETS, SAMPLER_FIELDS, SCENE_MODES, SOURCE_MODES,
     GenerateOptions, ProgressCallback, aggregate_frames, settle_options,

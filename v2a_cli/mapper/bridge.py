@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
 from v2a_cli.files import atomic_output
+from v2a_cli.mapper.protocol import DEFAULT_SAMPLING, Mapper, MapperSampling
 from v2a_cli.models_config import ModelsConfig
 from v2a_cli.vocabulary import VOCABULARIES, combined_vocabulary, read_vocabulary  # noqa: F401
 
@@ -42,10 +43,10 @@ class TextEncoder(Protocol):
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor: ...
 
 
-class TextBridgeMapper:
+class TextBridgeMapper(Mapper):
     """CLIP image embedding -> CLAP embedding through the text embeddings of sound-class names."""
 
-    is_generative = False
+    explains = True
 
     def __init__(self, class_names: Sequence[str], clip_text: torch.Tensor, clap_text: torch.Tensor, *,
                  top_k: int = 5, temperature: float = 0.01):
@@ -64,6 +65,10 @@ class TextBridgeMapper:
         self.top_k = min(top_k, len(self.class_names))
         self.temperature = temperature
 
+    @property
+    def clip_dim(self) -> int:
+        return self.clip_text.shape[1]
+
     def _select(self, clip: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Indices [N, k] of the closest classes and their mixing weights [N, k] (rows sum to 1)."""
         if clip.ndim != 2 or clip.shape[1] != self.clip_text.shape[1]:
@@ -78,10 +83,10 @@ class TextBridgeMapper:
         return indices, weights
 
     @torch.inference_mode()
-    def map(self, clip: torch.Tensor, *, seeds: Sequence[int] | None = None, guidance: float | None = None,
-            steps: int | None = None) -> torch.Tensor:
-        """[N, 512] CLIP image embeddings -> [N, 512] L2-normalised CLAP embeddings (deterministic: seeds,
-        guidance and steps are accepted for the common mapper API and ignored)."""
+    def map(self, clip: torch.Tensor, *, seeds: Sequence[int] | None = None,
+            sampling: MapperSampling = DEFAULT_SAMPLING) -> torch.Tensor:
+        """[N, 512] CLIP image embeddings -> [N, 512] L2-normalised CLAP embeddings (deterministic: seeds
+        and sampling are accepted for the common mapper API and ignored)."""
         indices, weights = self._select(clip, self.top_k)
         mixed = (weights.unsqueeze(-1) * self.clap_text[indices]).sum(dim=1)
         return F.normalize(mixed, dim=-1)

@@ -1,7 +1,7 @@
 """Generation settings a mapper declares: what its authors generate with and what its inputs must look like.
 
-A mapper may carry a `generation_settings` attribute (a `MapperSettings`); a mapper without one gets
-`MapperSettings()`, which changes nothing. The option resolution (`generation.options.settle_options`)
+Every mapper declares `generation_settings` (the `Mapper` protocol, mapper/protocol.py); the default,
+`NO_SETTINGS = MapperSettings()`, changes nothing. The option resolution (`generation.options.settle_options`)
 reads the sampler values, the preprocessing (`generation/detect.py`, `generation/condition.py`) reads
 the crop geometry and the aggregator's frames. SSV2A's released model declares its scripts' settings
 (`SSV2A_SETTINGS`, docs/sources.md); v2a's own mappers and the zero-shot bridge declare none.
@@ -50,8 +50,3 @@ SSV2A_GUIDANCE = 2.5
 SSV2A_SETTINGS = MapperSettings(guidance=SSV2A_GUIDANCE, presets={"paper": {"candidates": 3}}, crops="stretch",
                                 window_frames=64, frame_size=(512, 512))
 
-
-def declared_settings(mapper: object) -> MapperSettings:
-    """The mapper's declared settings, or `NO_SETTINGS`."""
-    settings = getattr(mapper, "generation_settings", None)
-    return settings if isinstance(settings, MapperSettings) else NO_SETTINGS

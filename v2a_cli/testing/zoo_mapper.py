@@ -14,11 +14,11 @@ def build_mapper(folder: str | Path, *, kind: str = "diffusion", arch: str = "tr
     """Write a random-weight mapper into `folder` and return it. `tiny=False` uses the paper's sizes;
     `dim` is the CLIP/CLAP embedding width (512 for the real models)."""
     from v2a_cli.mapper.checkpoint import MapperConfig
-    from v2a_cli.mapper.model import Mapper
+    from v2a_cli.mapper.model import TrainedMapper
 
     config = MapperConfig.for_variant(kind, arch, dim=dim, **(TINY_SETTINGS if tiny else {}))
     config.training = {"source": "v2a_cli.testing.zoo_mapper (random weights)", "seed": seed}
-    return Mapper.random(config, seed=seed).save_pretrained(folder)
+    return TrainedMapper.random(config, seed=seed).save_pretrained(folder)
 
 
 if __name__ == "__main__":  # python -m v2a_cli.testing.zoo_mapper DIR [kind] [arch]

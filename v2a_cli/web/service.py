@@ -414,11 +414,10 @@ class AppService:
         empty for a trained mapper or a sound input."""
         from v2a_cli.media.inputs import media_kind
 
-        explain = getattr(self.pipeline.mapper, "explain", None)
-        if explain is None or media_kind(path) == "audio":
+        if not self.pipeline.mapper.explains or media_kind(path) == "audio":
             return {}
         with torch.inference_mode():
-            [pairs] = explain(self.pipeline.clip_embedding(path, options)[None])
+            [pairs] = self.pipeline.mapper.explain(self.pipeline.clip_embedding(path, options)[None])
         return {name: round(weight, 4) for name, weight in pairs}
 
     # -- Compose ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import torch
 from v2a_cli.errors import CheckpointError
 from v2a_cli.mapper import load_mapper
 from v2a_cli.mapper.ssv2a import SSV2AMapper
+from v2a_cli.mapper.protocol import MapperSampling
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_folder_and_either_file_load_the_same_mapper(ssv2a_dir):
         mapper = load_mapper(str(spec))
         assert isinstance(mapper, SSV2AMapper) and mapper.has_aggregator and mapper.slots == 8
         assert mapper.clip_spec is None and mapper.clip_dim == 512  # a 512-d CLIP is not SSV2A's ViT-L/14
-        outputs.append(mapper.map(clip, seeds=[1, 2], var_samples=2, cycle_its=1, cycle_samples=2))
+        outputs.append(mapper.map(clip, seeds=[1, 2], sampling=MapperSampling(var_samples=2, cycle_its=1, cycle_samples=2)))
     assert torch.equal(outputs[0], outputs[1]) and torch.equal(outputs[0], outputs[2])
     assert torch.allclose(outputs[0].norm(dim=-1), torch.ones(2), atol=1e-5)
 
@@ -94,7 +95,7 @@ def test_sampling_options_are_validated(ssv2a_dir):
 
     mapper = load_mapper(str(ssv2a_dir))
     with pytest.raises(V2AError, match="--cycle-samples 0"):
-        mapper.map(torch.zeros(1, 512), seeds=[0], cycle_samples=0)
+        mapper.map(torch.zeros(1, 512), seeds=[0], sampling=MapperSampling(cycle_samples=0))
     with pytest.raises(V2AError, match="width 512"):
         mapper.map(torch.zeros(1, 768), seeds=[0])
 

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from v2a_cli.mapper import load_mapper
 from v2a_cli.mapper.ssv2a.layers import averaged_sample
 from v2a_cli.mapper.ssv2a.networks import Aggregator
+from v2a_cli.mapper.protocol import MapperSampling
 
 DATA = Path(__file__).with_name("data")
 SEEDS = [0, 1, 7]
@@ -33,7 +34,8 @@ def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 def test_cycle_mix_matches_ssv2a(variant, its, samples, draws):
     mapper = load_mapper(str(DATA / variant / "ssv2a.pth"))
     ref = load_file(str(DATA / variant / "outputs.safetensors"))
-    ours = mapper.map_slots(ref["clips"], seeds=SEEDS, var_samples=draws, cycle_its=its, cycle_samples=samples)
+    sampling = MapperSampling(var_samples=draws, cycle_its=its, cycle_samples=samples)
+    ours = mapper.map_slots(ref["clips"], seeds=SEEDS, sampling=sampling)
     assert _max_diff(ours, ref[f"cycle_{its}_{samples}_{draws}"]) <= TOL
 
 
@@ -43,18 +45,19 @@ def test_rows_sharing_one_seed_match_ssv2a_s_batch(variant, its, samples, draws)
     """A video's frames: all rows from one generator, as SSV2A's batched cycle_mix after one seed."""
     mapper = load_mapper(str(DATA / variant / "ssv2a.pth"))
     ref = load_file(str(DATA / variant / "outputs.safetensors"))
-    ours = mapper.map_slots(ref["clips"], seed=SEEDS[0], var_samples=draws, cycle_its=its, cycle_samples=samples)
+    sampling = MapperSampling(var_samples=draws, cycle_its=its, cycle_samples=samples)
+    ours = mapper.map_slots(ref["clips"], seed=SEEDS[0], sampling=sampling)
     assert _max_diff(ours, ref[f"cycle_batch_{its}_{samples}_{draws}"]) <= TOL
 
 
 def test_global_only_map_is_one_slot():
     mapper = load_mapper(str(DATA / "mlp_variational"))
     clip = load_file(str(DATA / "mlp_variational" / "outputs.safetensors"))["clips"][:, 0]
-    a = mapper.map(clip, seeds=[3, 4, 5], var_samples=2, cycle_its=1, cycle_samples=2)
-    b = mapper.map_slots(clip[:, None], seeds=[3, 4, 5], var_samples=2, cycle_its=1, cycle_samples=2)
+    a = mapper.map(clip, seeds=[3, 4, 5], sampling=MapperSampling(var_samples=2, cycle_its=1, cycle_samples=2))
+    b = mapper.map_slots(clip[:, None], seeds=[3, 4, 5], sampling=MapperSampling(var_samples=2, cycle_its=1, cycle_samples=2))
     assert torch.equal(a, b)
     assert torch.allclose(a.norm(dim=-1), torch.ones(3), atol=1e-5)
-    c = mapper.map(clip, seeds=[3, 9, 5], var_samples=2, cycle_its=1, cycle_samples=2)
+    c = mapper.map(clip, seeds=[3, 9, 5], sampling=MapperSampling(var_samples=2, cycle_its=1, cycle_samples=2))
     assert torch.equal(a[0], c[0]) and not torch.equal(a[1], c[1])
 
 

@@ -3,6 +3,7 @@
     mapper = load_mapper("~/Downloads/ssv2a")          # a folder with ssv2a.json + ssv2a.pth (+ agg.pth)
     clap = mapper.map(clip_l14, seeds=[0])               # [N, 768] CLIP ViT-L/14 -> [N, 512] unit CLAP
     clap = mapper.map_slots(slots, seeds=[0])            # [N, S, 768]: global CLIP first, then the crops
+    clap = mapper.map(clip_l14, seeds=[0], sampling=MapperSampling(var_samples=16, cycle_its=8))
 
 Inference follows SSV2A's image-to-audio path: every slot's CLIP goes to the manifold and through the
 generator; the remixer mixes all slots into one CLAP; Cycle Mix repeats the remix `cycle_its` times,
@@ -18,13 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
 from v2a_cli.errors import V2AError
+from v2a_cli.mapper.protocol import DEFAULT_SAMPLING, Mapper, MapperSampling
+from v2a_cli.mapper.settings import SSV2A_SETTINGS, MapperSettings
 from v2a_cli.mapper.ssv2a.layers import draw_noise, mean_of_draws
 from v2a_cli.mapper.ssv2a.networks import SSV2ANetworks
-from v2a_cli.mapper.settings import SSV2A_SETTINGS, MapperSettings
 
 REMIX_CHUNK = 8  # remix samples run through the networks together (bounds the noise held in memory)
 ROW_GROUP = 8
@@ -44,11 +47,10 @@ class SSV2ASampling:
         return self
 
 
-class SSV2AMapper:
+class SSV2AMapper(Mapper):
     """CLIP slots -> one CLAP embedding per row; see the module docstring."""
 
-    kind = "ssv2a"
-    accepts_slots = True  # map_slots: [N, S, D] with the global CLIP in slot 0
+    averages_own_draws = True  # MapperSampling.var_samples: draws averaged inside each step
 
     def __init__(self, networks: SSV2ANetworks, *, clip_spec: str | None, defaults: SSV2ASampling = SSV2ASampling(),
                  source: str = ""):
@@ -85,27 +87,25 @@ class SSV2AMapper:
     def device(self) -> torch.device:
         return next(self.networks.parameters()).device
 
-    def sampling(self, var_samples: int | None = None, cycle_its: int | None = None,
-                 cycle_samples: int | None = None) -> SSV2ASampling:
+    def sampling(self, sampling: MapperSampling = DEFAULT_SAMPLING) -> SSV2ASampling:
+        """The Cycle Mix settings of a call: `sampling`'s, else the checkpoint's defaults."""
         d = self.defaults
-        return SSV2ASampling(d.var_samples if var_samples is None else var_samples,
-                             d.cycle_its if cycle_its is None else cycle_its,
-                             d.cycle_samples if cycle_samples is None else cycle_samples).validate()
+        pick = lambda value, default: default if value is None else value  # noqa: E731
+        return SSV2ASampling(pick(sampling.var_samples, d.var_samples), pick(sampling.cycle_its, d.cycle_its),
+                             pick(sampling.cycle_samples, d.cycle_samples)).validate()
 
-    # -- the Mapper interface -------------------------------------------------------------------
+    # -- the Mapper protocol --------------------------------------------------------------------
     @torch.inference_mode()
-    def map(self, clip: torch.Tensor, *, seeds=None, seed: int | None = None, guidance: float | None = None,
-            steps: int | None = None, var_samples: int | None = None, cycle_its: int | None = None,
-            cycle_samples: int | None = None) -> torch.Tensor:
-        """[N, clip_dim] global CLIPs -> [N, 512]. `guidance` and `steps` do not apply to SSV2A."""
+    def map(self, clip: torch.Tensor, *, seeds: Sequence[int] | None = None,
+            sampling: MapperSampling = DEFAULT_SAMPLING) -> torch.Tensor:
+        """[N, clip_dim] global CLIPs -> [N, 512]. `sampling.guidance` and `.steps` do not apply to SSV2A."""
         if clip.ndim != 2:
             raise ValueError(f"expected CLIP embeddings [N, {self.clip_dim}], got {tuple(clip.shape)}")
-        return self.map_slots(clip[:, None, :], seeds=seeds, seed=seed, var_samples=var_samples,
-                              cycle_its=cycle_its, cycle_samples=cycle_samples)
+        return self.map_slots(clip[:, None, :], seeds=seeds, sampling=sampling)
 
     @torch.inference_mode()
-    def map_slots(self, slots: torch.Tensor, *, seeds=None, seed: int | None = None, var_samples: int | None = None,
-                  cycle_its: int | None = None, cycle_samples: int | None = None) -> torch.Tensor:
+    def map_slots(self, slots: torch.Tensor, *, seeds: Sequence[int] | None = None, seed: int | None = None,
+                  sampling: MapperSampling = DEFAULT_SAMPLING) -> torch.Tensor:
         """[N, S, clip_dim] (slot 0: the whole picture; all-zero rows: empty) -> [N, 512] unit CLAP.
 
         Fewer than the model's slot count are padded with empty slots, as SSV2A pads; more is an error
@@ -115,14 +115,14 @@ class SSV2AMapper:
                            f"{slots.shape[-1]}; use the CLIP it was trained on (--clip)")
         if slots.shape[1] > self.slots:
             raise ValueError(f"{slots.shape[1]} slots given; this SSV2A model holds {self.slots}")
-        sampling = self.sampling(var_samples, cycle_its, cycle_samples)
+        settings = self.sampling(sampling)
         padded = torch.zeros(slots.shape[0], self.slots, self.clip_dim, device=self.device)
         padded[:, : slots.shape[1]] = slots.to(self.device, torch.float32)
         if seeds is None:  # one generator for the batch: rows go through Cycle Mix together, as SSV2A batches
             shared = _generator(seed, self.device)
-            return torch.cat([self.cycle_mix(padded[i: i + ROW_GROUP], sampling, shared)
+            return torch.cat([self.cycle_mix(padded[i: i + ROW_GROUP], settings, shared)
                               for i in range(0, len(padded), ROW_GROUP)]).float().cpu()
-        rows = [self.cycle_mix(padded[i: i + 1], sampling, _generator(int(seeds[i]), self.device))[0]
+        rows = [self.cycle_mix(padded[i: i + 1], settings, _generator(int(seeds[i]), self.device))[0]
                 for i in range(len(padded))]
         return torch.stack(rows).float().cpu()
 
