@@ -169,3 +169,15 @@ def test_an_upload_over_the_limit_is_refused(client, tmp_path):
 
     response = httpx.post(client.src.rstrip("/") + "/gradio_api/upload", files={"files": ("big.png", big.read_bytes())})
     assert response.status_code == 413, response.text
+
+
+def test_job_stops_keep_no_entry_for_a_tab_without_running_jobs():
+    from v2a_cli.web.page import JobStops
+
+    stops = JobStops()
+    first, second = stops.start("tab"), stops.start("tab")
+    stops.finish("tab", first)
+    stops.stop("tab")
+    assert second.is_set() and not first.is_set()
+    stops.finish("tab", second)
+    assert stops._flags == {}  # many tabs over a long-running app's life leave nothing behind

@@ -134,8 +134,8 @@ def checked_generate_options(ctx: typer.Context, options):
 
     with command_line_checks(ctx):
         options = options.validate()
-        if options.scheduler not in SCHEDULERS:
-            raise V2AError(f"--scheduler {options.scheduler}: expected one of {', '.join(SCHEDULERS)}")
+        if options.sampler.scheduler not in SCHEDULERS:
+            raise V2AError(f"--scheduler {options.sampler.scheduler}: expected one of {', '.join(SCHEDULERS)}")
     return options
 
 
@@ -215,7 +215,7 @@ def stage_reporters(bars, stage_task, steps_task, pipeline, options):
     def on_step(done: int, total: int) -> None:
         if "per_window" not in shown:  # the settled options (a mapper may declare its own steps)
             settled = pipeline.settle(options)
-            shown["per_window"] = max(1, settled.steps * settled.candidates)
+            shown["per_window"] = max(1, settled.sampler.steps * settled.sampler.candidates)
             bars.start_task(steps_task)
         per = int(shown["per_window"])
         windows = max(1, -(-total // per))

@@ -121,7 +121,7 @@ def compose(
     announce_seed(seed, options.seed)
     with command_line_checks(ctx):  # weights, counts: exit 2; a missing or unreadable file: exit 1
         sources = parse_sources(images, texts, audios)
-    paths = planned_outputs(output, variations, overwrite or skip_existing, options.duration)
+    paths = planned_outputs(output, variations, overwrite or skip_existing, options.timeline.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature,
                              detector=detector)
@@ -135,7 +135,7 @@ def compose(
         if detect:
             mixed = expand_detected(pipeline, sources, options)
             validate_sources(mixed)
-        # SSV2A draws options.var_samples itself; another generative mapper averages var_samples draws
+        # SSV2A draws options.mapper.var_samples itself; another generative mapper averages var_samples draws
         return composed_sound(pipeline, mixed, options, seeds, var_samples=var_samples or 1)
 
     from v2a_cli.generation.compose import describe

@@ -226,7 +226,7 @@ def check_video_ranges(plans, options) -> tuple[list, list[str], list[str]]:
     from v2a_cli.media.inputs import media_kind
     from v2a_cli.media.video import probe_video
 
-    if options.start is None and options.end is None:
+    if options.timeline.start is None and options.timeline.end is None:
         return list(plans), [], []
     kept, problems, notes = [], [], []
     for outputs in plans:
@@ -239,13 +239,13 @@ def check_video_ranges(plans, options) -> tuple[list, list[str], list[str]]:
         except V2AError:
             kept.append(outputs)  # reported when its turn comes
             continue
-        start = options.start or 0.0
+        start = options.timeline.start or 0.0
         if start >= duration:
             problems.append(f"{source}: --start {start:g} s is at or past the video's end ({duration:.2f} s); "
                             "choose an earlier start")
             continue
-        if options.end is not None and options.end > duration:
-            notes.append(f"{source}: --end {options.end:g} s is past the video's end ({duration:.2f} s); the sound "
+        if options.timeline.end is not None and options.timeline.end > duration:
+            notes.append(f"{source}: --end {options.timeline.end:g} s is past the video's end ({duration:.2f} s); the sound "
                          f"ends there ({duration - start:.2f} s long)")
         kept.append(outputs)
     return kept, problems, notes

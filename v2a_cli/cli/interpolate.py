@@ -133,7 +133,7 @@ def interpolate(
         settings = OutputSettings(overwrite=overwrite, skip_existing=skip_existing, sidecar=sidecar).validate()
     options = checked_generate_options(ctx, options)
     announce_seed(seed, options.seed)
-    paths = planned_outputs(out_dir or Path("."), points, concat, overwrite or skip_existing, options.duration)
+    paths = planned_outputs(out_dir or Path("."), points, concat, overwrite or skip_existing, options.timeline.duration)
     pipeline = make_pipeline(ctx, mapper=mapper, generator=generator, clip=clip, clap=clap, device=device,
                              dtype=dtype, bridge_top_k=bridge_top_k, bridge_temperature=bridge_temperature)
     options = pipeline.settle(options)  # the mapper's declared settings (SSV2A: guidance 2.5), flags winning

@@ -101,12 +101,12 @@ def sound_seconds(plans: Sequence[Sequence[PlannedOutput]], options: GenerateOpt
 
     seconds = []
     for outputs in plans:
-        length = options.duration
+        length = options.timeline.duration
         try:
             if media_kind(outputs[0].source) == "video":
                 end = probe_video(outputs[0].source).duration
-                end = min(end, options.end) if options.end is not None else end
-                length = max(end - (options.start or 0.0), 0.0)
+                end = min(end, options.timeline.end) if options.timeline.end is not None else end
+                length = max(end - (options.timeline.start or 0.0), 0.0)
         except V2AError:
             pass  # reported when the input's turn comes
         seconds.append(length)
@@ -238,17 +238,17 @@ def estimate_window_steps(plans: Sequence[Sequence[PlannedOutput]],
 
     estimates = []
     for outputs in plans:
-        seconds = options.duration
+        seconds = options.timeline.duration
         try:
             if media_kind(outputs[0].source) == "video":
                 from v2a_cli.media.video import probe_video
 
                 end = probe_video(outputs[0].source).duration
-                end = min(end, options.end) if options.end is not None else end
-                seconds = max(end - (options.start or 0.0), 0.0)
+                end = min(end, options.timeline.end) if options.timeline.end is not None else end
+                seconds = max(end - (options.timeline.start or 0.0), 0.0)
         except (InputError, V2AError):
             pass  # reported when the input's turn comes
-        estimates.append(count_windows(seconds, options) * options.steps * options.candidates)
+        estimates.append(count_windows(seconds, options) * options.sampler.steps * options.sampler.candidates)
     return estimates
 
 
@@ -331,7 +331,7 @@ def _generate_files(pipeline: WarmModels, plans: Sequence[Sequence[PlannedOutput
                     raise OutputExistsError(plan.path)
             if todo:
                 planned = planner(pipeline, source, options, [plan.seed for plan in todo])
-                counts["total"] += len(planned.track.timeline.windows) * len(todo) * options.steps * options.candidates
+                counts["total"] += len(planned.track.timeline.windows) * len(todo) * options.sampler.steps * options.sampler.candidates
                 group.append((todo, planned))
             elif on_input_done:
                 on_input_done()
@@ -370,7 +370,7 @@ def _write_input(pipeline: WarmModels, todo: Sequence[PlannedOutput], track, opt
                     sidecar.unlink(missing_ok=True)
                 raise
             report.written.append(plan.path)
-            if options.candidates > 1 and len(track.timeline.windows) == 1:
+            if options.sampler.candidates > 1 and len(track.timeline.windows) == 1:
                 report.candidates[plan.path] = track.choices[index][0]
             if on_written:
                 on_written(plan.path)

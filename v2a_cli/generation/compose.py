@@ -59,7 +59,7 @@ def _visual_embeddings(pipeline: WarmModels, source: Source, options: GenerateOp
         clip = pipeline.clip.encode_images([crop_source(picture, source.box, pipeline.mapper_settings().crops)])[0]
     else:
         clip = pipeline.clip_embedding(path, options)
-    sampling = MapperSampling.from_options(options)
+    sampling = options.mapper
     averages_inside = pipeline.mapper.averages_own_draws
     if averages_inside and var_samples > 1:
         # A mapper that averages its own variational draws inside each step (SSV2A) takes --var-samples
@@ -150,14 +150,14 @@ def expand_detected(pipeline: WarmModels, sources: Sequence[Source], options: Ge
         path = _existing_file(source)
         if media_kind(path) != "image":
             raise InputError(path, "--detect splits pictures; for a video use `v2a generate --sources detect`")
-        scan = scan_file(pipeline.detector, path, max_sources=options.max_sources, threshold=options.detect_threshold)
+        scan = scan_file(pipeline.detector, path, max_sources=options.condition.max_sources, threshold=options.condition.detect_threshold)
         expanded += [Source("image", source.value, source.weight * found.weight, found.box) for found in scan.found]
     return expanded
 
 
 def compose_condition(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOptions = GenerateOptions(),
                       *, var_samples: int = 1, seed: int | None = None) -> torch.Tensor:
-    """[512] unit CLAP condition of the mix (then `options.prompt` mixed in, as `generate` does)."""
+    """[512] unit CLAP condition of the mix (then `options.condition.prompt` mixed in, as `generate` does)."""
     seed = options.seed if seed is None else seed
     return mixed_conditions(pipeline, sources, options, [seed], var_samples=var_samples)[0]
 
@@ -173,10 +173,10 @@ def describe(sources: Sequence[Source]) -> str:
 
 def composed_sound(pipeline: WarmModels, sources: Sequence[Source], options: GenerateOptions, seeds: Sequence[int],
                    *, var_samples: int = 1) -> PlannedSound:
-    """The condition producer of `compose`: the mix for each seed over options.duration seconds (any
+    """The condition producer of `compose`: the mix for each seed over options.timeline.duration seconds (any
     length: windowed and joined by the sampler like any other sound). Every file is read here."""
     conditions = mixed_conditions(pipeline, sources, options, seeds, var_samples=var_samples)
-    timeline = generator_timeline(pipeline.generator, 0.0, options.duration, options)
+    timeline = generator_timeline(pipeline.generator, 0.0, options.timeline.duration, options)
     return planned_sound(describe(sources), "compose", timeline, conditions, seeds,
                          info={"mix": [{"kind": s.kind, "value": s.value, "weight": s.weight,
                                         **({"box": list(s.box)} if s.box is not None else {})} for s in sources]})

@@ -43,12 +43,12 @@ def conditions(pipeline: WarmModels, source: str | Path, options: GenerateOption
     kind = media_kind(path)
     if kind == "audio":
         return [Condition(str(path), pipeline.audio_condition(path), {"kind": kind})] * len(seeds)
-    if options.sources == "detect" or (kind == "video" and pipeline.mapper.has_aggregator):
+    if options.condition.sources == "detect" or (kind == "video" and pipeline.mapper.has_aggregator):
         from v2a_cli.generation.detect import visual_conditions
 
         return visual_conditions(pipeline, path, options, seeds)
     clip = pipeline.clip_embedding(path, options)[None].expand(len(seeds), -1)
-    mapped = pipeline.map_visual(clip, seeds=seeds, sampling=MapperSampling.from_options(options))
+    mapped = pipeline.map_visual(clip, seeds=seeds, sampling=options.mapper)
     return [Condition(str(path), row, {"kind": kind}) for row in mapped]
 
 
@@ -64,10 +64,10 @@ def plan_source(pipeline: WarmModels, source: str | Path, options: GenerateOptio
     kind = "text" if text.startswith("text:") else media_kind(Path(source))
     if kind != "video":  # one condition for the whole sound, made as for a single clip
         made = conditions(pipeline, source, options, seeds)
-        plan = timeline(0.0, options.duration)
+        plan = timeline(0.0, options.timeline.duration)
         stacked = torch.stack([pipeline.with_prompt(c.embedding, options) for c in made])
         explain = None
-        if kind == "image" and options.sources == "whole" and pipeline.mapper.explains:
+        if kind == "image" and options.condition.sources == "whole" and pipeline.mapper.explains:
             explain = pipeline.explain(pipeline.clip_embedding(source, options)[None]) * len(plan.windows)
         info = {key: value for key, value in made[0].info.items()}
         return plan, stacked[:, None].expand(-1, len(plan.windows), -1), explain, info
@@ -75,13 +75,13 @@ def plan_source(pipeline: WarmModels, source: str | Path, options: GenerateOptio
 
     path = Path(source)
     duration = probe_video(path).duration
-    start = options.start or 0.0
-    end = min(options.end, duration) if options.end is not None else duration
+    start = options.timeline.start or 0.0
+    end = min(options.timeline.end, duration) if options.timeline.end is not None else duration
     if start >= end:
         raise InputError(path, f"--start {start:g} s is at or past the video's end ({duration:.2f} s); "
                                "choose an earlier start")
-    times, frames = pipeline.frame_embeddings(path, fps=options.fps, start=start, end=end)
-    cuts = detect_cuts(times, frames, options.scene_threshold) if options.scenes == "auto" else []
+    times, frames = pipeline.frame_embeddings(path, fps=options.condition.fps, start=start, end=end)
+    cuts = detect_cuts(times, frames, options.timeline.scene_threshold) if options.timeline.scenes == "auto" else []
     plan = timeline(start, end, cuts)
     info = {"kind": "video", "video_duration": duration, "frames": len(times)}
     declared = pipeline.mapper_settings()
@@ -89,7 +89,7 @@ def plan_source(pipeline: WarmModels, source: str | Path, options: GenerateOptio
         # the mapper's aggregator takes its own frames per window (SSV2A: 64 evenly spaced, 512x512)
         info["aggregator_frames"] = {"per_window": declared.window_frames,
                                      "size": list(declared.frame_size) if declared.frame_size else None}
-    if options.sources == "detect" or pipeline.mapper.has_aggregator:
+    if options.condition.sources == "detect" or pipeline.mapper.has_aggregator:
         return plan, _sourced_windows(pipeline, path, plan, options, seeds, info), None, info
     clips = torch.stack([_aggregate(frames[window_frames(times, window)], options) for window in plan.windows])
     mapped = [_map_windows(pipeline, clips, seed, options) for seed in seeds]
@@ -101,7 +101,7 @@ def _map_windows(pipeline: WarmModels, clips: torch.Tensor, seed: int, options: 
     """[W, 512] CLIP -> [W, 512] CLAP in one call; a generative mapper samples window k with
     window_seed(seed, k), so a window's condition does not depend on how many windows there are."""
     return pipeline.map_visual(clips, seeds=[window_seed(seed, k) for k in range(len(clips))],
-                               sampling=MapperSampling.from_options(options))
+                               sampling=options.mapper)
 
 
 def _sourced_windows(pipeline: WarmModels, path: Path, plan: Timeline, options: GenerateOptions,
@@ -124,7 +124,7 @@ def _sourced_windows(pipeline: WarmModels, path: Path, plan: Timeline, options: 
 
 
 def _aggregate(frames: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
-    return aggregate_frames(frames, options.aggregate, options.seed)
+    return aggregate_frames(frames, options.condition.aggregate, options.seed)
 
 
 def plan_sound(pipeline: WarmModels, source: str | Path, options: GenerateOptions,

@@ -71,25 +71,25 @@ def sourced_visual(pipeline: WarmModels, path: str | Path, options: GenerateOpti
     from v2a_cli.media.inputs import media_kind
 
     path = Path(path)
-    key = (str(path.resolve()), options.sources, options.max_sources, options.detect_threshold, options.fps,
-           options.max_seconds, options.aggregate, options.seed)
+    key = (str(path.resolve()), options.condition.sources, options.condition.max_sources, options.condition.detect_threshold, options.condition.fps,
+           options.condition.max_seconds, options.condition.aggregate, options.seed)
     cache = _cache(pipeline)
     if key not in cache:
         if media_kind(path) == "image":
-            scan = scan_file(pipeline.detector, path, max_sources=options.max_sources,
-                             threshold=options.detect_threshold)
+            scan = scan_file(pipeline.detector, path, max_sources=options.condition.max_sources,
+                             threshold=options.condition.detect_threshold)
             geometry = pipeline.mapper_settings().crops
             crops = [crop_source(scan.picture, s.box, geometry) for s in scan.found]
             cache[key] = SourcedVisual(scan, pipeline.clip.encode_images(crops))
         else:
-            frames = [f.image for f in conditioning_frames(pipeline, path, options, 0.0, options.max_seconds)]
+            frames = [f.image for f in conditioning_frames(pipeline, path, options, 0.0, options.condition.max_seconds)]
             cache[key] = sourced_frames(pipeline, frames, options)
     return cache[key]
 
 
 def conditioning_frames(pipeline: WarmModels, path: str | Path, options: GenerateOptions, start: float,
                         end: float | None) -> list:
-    """The frames that condition a span of a video: sampled at `options.fps`, or, for a mapper whose
+    """The frames that condition a span of a video: sampled at `options.condition.fps`, or, for a mapper whose
     aggregator declares its own frames (SSV2A: 64 evenly spaced, 512x512), those."""
     declared = pipeline.mapper_settings()
     if declared.window_frames and pipeline.mapper.has_aggregator:
@@ -98,16 +98,16 @@ def conditioning_frames(pipeline: WarmModels, path: str | Path, options: Generat
         return evenly_spaced_frames(path, declared.window_frames, start=start, end=end, size=declared.frame_size)
     from v2a_cli.media.video import iter_frames
 
-    return list(iter_frames(path, fps=options.fps, start=start, end=end))
+    return list(iter_frames(path, fps=options.condition.fps, start=start, end=end))
 
 
 def sourced_frames(pipeline: WarmModels, frames: Sequence[Any], options: GenerateOptions) -> SourcedVisual:
     """The sources of a run of frames (a whole video, or one window of it): detected per frame, matched
     across frames, embedded. Track CLIP = normalised mean of its crops; whole = the frames' aggregate."""
-    detector = pipeline.detector if options.sources == "detect" else None
-    scan = scan_frames(detector, frames, max_sources=options.max_sources, threshold=options.detect_threshold)
+    detector = pipeline.detector if options.condition.sources == "detect" else None
+    scan = scan_frames(detector, frames, max_sources=options.condition.max_sources, threshold=options.condition.detect_threshold)
     frame_clips = pipeline.clip.encode_images(list(frames))
-    whole = aggregate_frames(frame_clips, options.aggregate, options.seed)
+    whole = aggregate_frames(frame_clips, options.condition.aggregate, options.seed)
     crops = [(k, f) for k, track in enumerate(scan.tracks) for f in sorted(track.boxes)]
     geometry = pipeline.mapper_settings().crops
     crop_clips = pipeline.clip.encode_images([crop_source(frames[f], scan.tracks[k].boxes[f], geometry)
@@ -123,7 +123,7 @@ def sourced_frames(pipeline: WarmModels, frames: Sequence[Any], options: Generat
 
 def visual_conditions(pipeline: WarmModels, path: str | Path, options: GenerateOptions,
                       seeds: Sequence[int]) -> list[Condition]:
-    """One condition per seed for an image or video under `options.sources` (see the module docstring)."""
+    """One condition per seed for an image or video under `options.condition.sources` (see the module docstring)."""
     from v2a_cli.media.inputs import media_kind
 
     path = Path(path)
@@ -137,7 +137,7 @@ def sourced_conditions(pipeline: WarmModels, sourced: SourcedVisual, video: bool
                        seeds: Sequence[int]) -> list[torch.Tensor]:
     """[512] CLAP condition per seed of a picture's, a video's or a video window's sources."""
     mapper = pipeline.mapper
-    sampling = MapperSampling.from_options(options)
+    sampling = options.mapper
     conditions = []
     for seed in seeds:
         if video and mapper.has_aggregator:

@@ -43,10 +43,10 @@ def interpolation_conditions(pipeline: WarmModels, start_source: str | Path, end
 def interpolation_sounds(pipeline: WarmModels, start_source: str | Path, end_source: str | Path, steps: int,
                          options: GenerateOptions, *, slerp: bool = False) -> list[PlannedSound]:
     """The condition producer of `interpolate`: one planned sound per point of the path, each of
-    options.duration seconds (any length), all with seed options.seed: the same initial noise, so
+    options.timeline.duration seconds (any length), all with seed options.seed: the same initial noise, so
     neighbours differ by their condition only. Both ends are read here, before anything is generated."""
     conditions = interpolation_conditions(pipeline, start_source, end_source, steps, options, slerp=slerp)
-    timeline = generator_timeline(pipeline.generator, 0.0, options.duration, options)
+    timeline = generator_timeline(pipeline.generator, 0.0, options.timeline.duration, options)
     return [planned_sound(f"{start_source} -> {end_source} [{index}/{steps - 1}]", "interpolation", timeline,
                           conditions[index:index + 1], [options.seed], info={"point": index, "points": steps})
             for index in range(steps)]

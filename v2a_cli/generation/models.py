@@ -186,9 +186,9 @@ class WarmModels:
         if kind == "video":
             from v2a_cli.media.video import sample_frames
 
-            frames = sample_frames(path, fps=options.fps, max_seconds=options.max_seconds)
+            frames = sample_frames(path, fps=options.condition.fps, max_seconds=options.condition.max_seconds)
             embeddings = self.clip.encode_images([frame.image for frame in frames])
-            return aggregate_frames(embeddings, options.aggregate, options.seed)
+            return aggregate_frames(embeddings, options.condition.aggregate, options.seed)
         raise V2AError(f"{path}: not an image or video")
 
     def frame_embeddings(self, path: str | Path, *, fps: float, start: float = 0.0,
@@ -221,7 +221,7 @@ class WarmModels:
     def map_visual(self, clip_embeddings: torch.Tensor, *, seeds: Sequence[int] | None = None,
                    sampling: MapperSampling = DEFAULT_SAMPLING) -> torch.Tensor:
         """[N,512] CLIP -> [N,512] CLAP through the mapper, all rows in one batched call (row i sampled
-        with seeds[i]; `sampling`: the mapper's knobs, `MapperSampling.from_options(options)`)."""
+        with seeds[i]; `sampling`: the mapper's knobs, `options.mapper`)."""
         mapped = self.mapper.map(clip_embeddings.float(), seeds=seeds, sampling=sampling)
         return F.normalize(mapped.float().cpu(), dim=-1)
 
@@ -239,10 +239,10 @@ class WarmModels:
 
     def with_prompt(self, embedding: torch.Tensor, options: GenerateOptions) -> torch.Tensor:
         """Mix `--prompt` into a condition: normalise((1-w)·e + w·text)."""
-        if not options.prompt:
+        if not options.condition.prompt:
             return embedding
-        text = self.text_condition(options.prompt)
-        w = options.prompt_weight
+        text = self.text_condition(options.condition.prompt)
+        w = options.condition.prompt_weight
         return F.normalize((1 - w) * embedding + w * text, dim=-1)
 
     def sample_latents(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions, *,
@@ -255,11 +255,11 @@ class WarmModels:
     def _sampling_kwargs(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
                          duration: float | None = None) -> dict:
         negative = None
-        if options.negative_prompt:
-            negative = self.text_condition(options.negative_prompt)[None].expand(len(embeddings), -1)
-        return {"seeds": list(seeds), "steps": options.steps, "guidance": options.guidance,
-                "duration": options.duration if duration is None else duration, "negative": negative,
-                "scheduler": options.scheduler, "eta": options.eta, "compile": options.compile}
+        if options.sampler.negative_prompt:
+            negative = self.text_condition(options.sampler.negative_prompt)[None].expand(len(embeddings), -1)
+        return {"seeds": list(seeds), "steps": options.sampler.steps, "guidance": options.sampler.guidance,
+                "duration": options.timeline.duration if duration is None else duration, "negative": negative,
+                "scheduler": options.sampler.scheduler, "eta": options.sampler.eta, "compile": options.sampler.compile}
 
     def clap_audio_cosine(self, waves: np.ndarray, conditions: torch.Tensor) -> torch.Tensor:
         """Cosine between each generated wave's CLAP audio embedding (as AudioLDM's reranking embeds it:
@@ -271,10 +271,10 @@ class WarmModels:
         return F.cosine_similarity(audio.float(), F.normalize(conditions.float().cpu(), dim=-1), dim=-1)
 
     def batch_size(self, options: GenerateOptions) -> int:
-        """options.batch_size, with "auto" resolved: the largest batch that fits on CUDA, else AUTO_CPU_BATCH."""
-        if options.batch_size != "auto":
-            return int(options.batch_size)
-        fitting = self.generator.max_batch_size(options.duration, guided=options.guidance > 1.0)
+        """options.sampler.batch_size, with "auto" resolved: the largest batch that fits on CUDA, else AUTO_CPU_BATCH."""
+        if options.sampler.batch_size != "auto":
+            return int(options.sampler.batch_size)
+        fitting = self.generator.max_batch_size(options.timeline.duration, guided=options.sampler.guidance > 1.0)
         return AUTO_CPU_BATCH if fitting is None else fitting
 
     @property

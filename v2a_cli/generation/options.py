@@ -6,13 +6,14 @@ their defaults from these dataclasses and `PRESETS`. Nothing in this module load
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
 
 from v2a_cli.errors import V2AError
+from v2a_cli.mapper.protocol import MapperSampling
 
 if TYPE_CHECKING:
     from v2a_cli.mapper.settings import MapperSettings
@@ -67,40 +68,120 @@ def aggregate_frames(frames: torch.Tensor, how: str = "average", seed: int = 0) 
 
 
 @dataclass(frozen=True)
-class GenerateOptions:
+class SamplerOptions:
+    """The sample stage: how AudioLDM draws each sound."""
+
     steps: int = 25  # denoising steps (preset "fast"; the paper: 200 with ddim)
     guidance: float = 4.5  # AudioLDM classifier-free guidance scale (paper: 4.5)
-    duration: float = 10.0  # seconds of audio for an image, text or sound input (any length; windowed)
-    seed: int = 0  # variation v of every input uses seed + v
-    variations: int = 1  # sounds per input
     scheduler: str = "dpm"  # dpm (preset "fast") | ddim (the paper) | euler (see audioldm/schedulers.py)
-    fps: float = 1.0  # video frames sampled per second
-    max_seconds: float = 10.0  # compose/interpolate: video frames sampled from the first max_seconds
-    aggregate: str = "average"  # video frames -> one embedding per window: average | middle | random
-    prompt: str | None = None  # text mixed into the condition in CLAP space
-    prompt_weight: float = 0.3  # weight of `prompt` in the mix (0..1)
+    eta: float = 0.0  # DDIM eta: 0 deterministic; 1 = AudioLDM's own sampler (ancestral), ddim only
     negative_prompt: str | None = None  # replaces the empty prompt on the unconditional side
-    mapper_guidance: float | None = None  # generative mapper's guidance (None: the checkpoint's default)
+    candidates: int = 1  # sounds drawn per output, the one closest to the condition in CLAP space kept
     batch_size: int | str = 4  # conditions per generator call, or "auto" (largest fitting on CUDA; CPU: AUTO_CPU_BATCH)
     compile: bool = False  # torch.compile the generator's UNet (pays off on long runs on a GPU)
+
+
+@dataclass(frozen=True)
+class TimelineOptions:
+    """The plan stage: the span each sound covers, its windows and how they join."""
+
+    duration: float = 10.0  # seconds of audio for an image, text or sound input (any length; windowed)
     start: float | None = None  # video: seconds where the sound starts (None: the video's start)
     end: float | None = None  # video: seconds where it ends (None: the video's end)
     overlap: float = 2.5  # seconds shared by consecutive windows of one scene
     join: str = "continue"  # continue (latent continuation) | crossfade (independent windows)
     scenes: str = "auto"  # auto: new sound at shot changes | off
     scene_threshold: float = 0.2  # a shot change: 1 - cosine of consecutive frames' CLIP embeddings above this
-    mapper_steps: int | None = None  # generative mapper's sampling steps (None: the checkpoint's default)
-    eta: float = 0.0  # DDIM eta: 0 deterministic; 1 = AudioLDM's own sampler (ancestral), ddim only
-    candidates: int = 1  # sounds drawn per output, the one closest to the condition in CLAP space kept
+
+
+@dataclass(frozen=True)
+class ConditionOptions:
+    """The condition stage: what of a picture, video or text becomes the CLAP condition."""
+
+    fps: float = 1.0  # video frames sampled per second
+    max_seconds: float = 10.0  # compose/interpolate: video frames sampled from the first max_seconds
+    aggregate: str = "average"  # video frames -> one embedding per window: average | middle | random
+    prompt: str | None = None  # text mixed into the condition in CLAP space
+    prompt_weight: float = 0.3  # weight of `prompt` in the mix (0..1)
     sources: str = "whole"  # whole: the picture as one | detect: the picture plus its detected sound sources
     max_sources: int = 8  # detect: at most this many boxes (besides the whole picture)
     detect_threshold: float = 0.2  # detect: keep boxes whose detector score is above this (0..1)
-    var_samples: int | None = 16  # SSV2A mapper: variational draws averaged (preset "fast"; None: its default, 64)
-    cycle_its: int | None = 8  # SSV2A mapper: Cycle Mix rounds (preset "fast"; None: its default, 64)
-    cycle_samples: int | None = 16  # SSV2A mapper: remixes drawn per round (preset "fast"; None: its default, 64)
+
+
+# The mapper's group is the mapper protocol's own `MapperSampling`; these defaults are the "fast" preset's
+# SSV2A values (None: the mapper's own default).
+DEFAULT_MAPPER_SAMPLING = MapperSampling(guidance=None, steps=None, var_samples=16, cycle_its=8, cycle_samples=16)
+
+# Every option by its flat name (the CLI flag's, the sidecar's, the presets', `validation.RANGES`') ->
+# (group, field). In the order the sidecar lists them.
+FLAT_FIELDS: dict[str, tuple[str, str]] = {
+    "steps": ("sampler", "steps"), "guidance": ("sampler", "guidance"), "duration": ("timeline", "duration"),
+    "seed": ("", "seed"), "variations": ("", "variations"), "scheduler": ("sampler", "scheduler"),
+    "fps": ("condition", "fps"), "max_seconds": ("condition", "max_seconds"),
+    "aggregate": ("condition", "aggregate"), "prompt": ("condition", "prompt"),
+    "prompt_weight": ("condition", "prompt_weight"), "negative_prompt": ("sampler", "negative_prompt"),
+    "mapper_guidance": ("mapper", "guidance"), "batch_size": ("sampler", "batch_size"),
+    "compile": ("sampler", "compile"), "start": ("timeline", "start"), "end": ("timeline", "end"),
+    "overlap": ("timeline", "overlap"), "join": ("timeline", "join"), "scenes": ("timeline", "scenes"),
+    "scene_threshold": ("timeline", "scene_threshold"), "mapper_steps": ("mapper", "steps"),
+    "eta": ("sampler", "eta"), "candidates": ("sampler", "candidates"), "sources": ("condition", "sources"),
+    "max_sources": ("condition", "max_sources"), "detect_threshold": ("condition", "detect_threshold"),
+    "var_samples": ("mapper", "var_samples"), "cycle_its": ("mapper", "cycle_its"),
+    "cycle_samples": ("mapper", "cycle_samples"),
+}
+
+
+@dataclass(frozen=True, init=False)
+class GenerateOptions:
+    """Everything a generation run is asked to do, in one small frozen group per stage.
+
+    Each stage reads its own group: `sampler` (sample.py), `timeline` (plan.py), `condition`
+    (condition.py, detect.py, compose.py) and `mapper` (the `MapperSampling` handed to the mapper).
+    For the Python API and the CLI every option also has one flat name (`FLAT_FIELDS`, the flag's):
+    `GenerateOptions(steps=2, duration=5.0)`, `replace(options, steps=2)` and `options.steps` route
+    it to its group.
+    """
+
+    seed: int = 0  # variation v of every input uses seed + v
+    variations: int = 1  # sounds per input
+    sampler: SamplerOptions = SamplerOptions()
+    timeline: TimelineOptions = TimelineOptions()
+    condition: ConditionOptions = ConditionOptions()
+    mapper: MapperSampling = DEFAULT_MAPPER_SAMPLING
     preset: str | None = None  # the preset these options were made from (`from_preset`); None: taken as given
     flags: tuple[str, ...] = ()  # fields set explicitly in `from_preset`: they win over the preset and the mapper
     settled: tuple[tuple[str, str], ...] = ()  # after `Pipeline.settle`: (sampler field, where its value came from)
+
+    def __init__(self, seed: int = 0, variations: int = 1, sampler: SamplerOptions = SamplerOptions(),
+                 timeline: TimelineOptions = TimelineOptions(), condition: ConditionOptions = ConditionOptions(),
+                 mapper: MapperSampling = DEFAULT_MAPPER_SAMPLING, preset: str | None = None,
+                 flags: tuple[str, ...] = (), settled: tuple[tuple[str, str], ...] = (), **flat: object):
+        groups: dict[str, object] = {"seed": seed, "variations": variations, "sampler": sampler,
+                                     "timeline": timeline, "condition": condition, "mapper": mapper}
+        changes: dict[str, dict[str, object]] = {}
+        for name, value in flat.items():
+            if name not in FLAT_FIELDS:
+                raise TypeError(f"GenerateOptions got an unexpected option {name!r}")
+            group, field_name = FLAT_FIELDS[name]
+            if group:
+                changes.setdefault(group, {})[field_name] = value
+            else:
+                groups[field_name] = value
+        for group, values in changes.items():
+            groups[group] = replace(groups[group], **values)
+        for name, value in {**groups, "preset": preset, "flags": flags, "settled": settled}.items():
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> object:
+        """`options.steps` is `options.sampler.steps` (flat names: `FLAT_FIELDS`)."""
+        if name in FLAT_FIELDS and FLAT_FIELDS[name][0]:
+            group, field_name = FLAT_FIELDS[name]
+            return getattr(object.__getattribute__(self, group), field_name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def flat(self) -> dict[str, object]:
+        """Every option by its flat name, in `FLAT_FIELDS` order (the sidecar's `settings`)."""
+        return {name: getattr(self, name) for name in FLAT_FIELDS}
 
     @classmethod
     def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> "GenerateOptions":
@@ -129,7 +210,7 @@ class GenerateOptions:
 
         from v2a_cli.validation import MAX_SEED, check_options, resolve_seed
 
-        check_options(self)
+        check_options(self, list(FLAT_FIELDS))
         if self.seed >= 0 and self.seed + self.variations - 1 > MAX_SEED:
             raise V2AError(f"--seed {self.seed}: with {self.variations} variations the last seed passes {MAX_SEED}; "
                            "choose a smaller seed")

@@ -48,8 +48,8 @@ class Pipeline(WarmModels):
     def synthesize(self, embeddings: torch.Tensor, seeds: Sequence[int], options: GenerateOptions,
                    progress: Callable[[int], None] | None = None, *,
                    report: list[dict] | None = None) -> list[np.ndarray]:
-        """[N,512] CLAP conditions -> N waveforms of options.duration seconds at `sample_rate`
-        (`sample.synthesize`: best-of-N with options.candidates, one dict per row in `report`)."""
+        """[N,512] CLAP conditions -> N waveforms of options.timeline.duration seconds at `sample_rate`
+        (`sample.synthesize`: best-of-N with options.sampler.candidates, one dict per row in `report`)."""
         with self.call():
             return _sample.synthesize(self, embeddings, seeds, self.settle(options), progress, report=report)
 
@@ -58,8 +58,8 @@ class Pipeline(WarmModels):
                on_plan: Callable[[Timeline], None] | None = None) -> Soundtrack:
         """One source -> a `Soundtrack` (its sound for each seed over its whole timeline).
 
-        A video is covered from options.start to options.end (default: all of it), an image, text or
-        sound for options.duration seconds; longer than one generator window, it is windowed and joined.
+        A video is covered from options.timeline.start to options.timeline.end (default: all of it), an image, text or
+        sound for options.timeline.duration seconds; longer than one generator window, it is windowed and joined.
         `on_plan` sees the timeline before any window is generated (e.g. to size a progress bar)."""
         options = self.settle(options)
         with self.call():

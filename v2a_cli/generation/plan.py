@@ -119,7 +119,7 @@ def count_windows(seconds: float, options: "GenerateOptions") -> int:
         return 0
     unit = 1.0 / LATENT_RATE
     return len(plan_timeline(0.0, seconds, unit=unit, max_units=int(MAX_DURATION / unit + 1e-6),
-                             overlap=options.overlap, join=options.join).windows)
+                             overlap=options.timeline.overlap, join=options.timeline.join).windows)
 
 
 def detect_cuts(times: torch.Tensor, embeddings: torch.Tensor, threshold: float, *,
@@ -185,7 +185,7 @@ def generator_timeline(generator, start: float, end: float, options: "GenerateOp
     """`plan_timeline` in `generator`'s latent frames and window length, with the options' overlap and join."""
     unit = 1.0 / generator.latent_rate
     return plan_timeline(start, end, unit=unit, max_units=int(generator.max_duration / unit + 1e-6),
-                         overlap=options.overlap, join=options.join, cuts=cuts)
+                         overlap=options.timeline.overlap, join=options.timeline.join, cuts=cuts)
 
 
 def planned_sound(source: str, kind: str, timeline: Timeline, conditions: torch.Tensor, seeds: Sequence[int], *,

@@ -89,7 +89,7 @@ def _synthesize(pipeline: "WarmModels", jobs: Sequence[tuple], options: "Generat
         unit = jobs[first[0]][0].unit
         if window.units not in limits:
             fits = pipeline.batch_size(dataclasses.replace(options, duration=window.units * unit))
-            limits[window.units] = max(1, fits // options.candidates)
+            limits[window.units] = max(1, fits // options.sampler.candidates)
         if continues(window):
             batch = [item for item in pending if item[:2] == first[:2]]
         else:
@@ -101,7 +101,7 @@ def _synthesize(pipeline: "WarmModels", jobs: Sequence[tuple], options: "Generat
         known = torch.stack([tails[(j, v)] for j, _, v in batch]) if continues(window) else None
         step_counter = None
         if progress is not None:
-            count = len(batch) * options.candidates
+            count = len(batch) * options.sampler.candidates
             step_counter = lambda step, total: progress(count)  # noqa: E731
         embeddings = torch.stack([jobs[j][1][v, k] for j, k, v in batch])
         seeds = [jobs[j][2][v][k] for j, k, v in batch]
@@ -129,7 +129,7 @@ def _sample_window(pipeline: "WarmModels", embeddings: torch.Tensor, seeds: list
                    duration: float, known: torch.Tensor | None,
                    progress: Callable[[int, int], None] | None) -> tuple[torch.Tensor, np.ndarray, list[dict]]:
     """One batch of windows -> (final latents, decoded waves, best-of-N picks)."""
-    count = options.candidates
+    count = options.sampler.candidates
     if count == 1:
         latents = pipeline.sample_latents(embeddings, seeds, options, duration=duration, known=known, progress=progress)
         return latents, pipeline.generator.decode(latents), [{} for _ in seeds]
@@ -172,12 +172,12 @@ def _place(output: np.ndarray, wave: np.ndarray, window: Window, following: Wind
 
 def synthesize(pipeline: "WarmModels", embeddings: torch.Tensor, seeds: Sequence[int], options: "GenerateOptions",
                progress: StepCounter | None = None, *, report: list[dict] | None = None) -> list[np.ndarray]:
-    """[N, 512] CLAP conditions -> N waveforms of options.duration seconds (row i with seeds[i]), through
+    """[N, 512] CLAP conditions -> N waveforms of options.timeline.duration seconds (row i with seeds[i]), through
     the one sampler: each row is a sound of its own (windowed and joined when longer than one window).
 
     `report`, when given, receives one dict per row: for a one-window sound its best-of-N pick
     (`{"candidates": C, "chosen", "seed", "clap_cosines"}`, or `{"candidates": 1, "seed"}`)."""
-    timeline = generator_timeline(pipeline.generator, 0.0, options.duration, options)
+    timeline = generator_timeline(pipeline.generator, 0.0, options.timeline.duration, options)
     sounds = [planned_sound(f"condition {i}", "condition", timeline, embeddings[i:i + 1].float(), [seed])
               for i, seed in enumerate(seeds)]
     synthesize_sounds(pipeline, sounds, options, progress=progress)
@@ -189,9 +189,9 @@ def synthesize(pipeline: "WarmModels", embeddings: torch.Tensor, seeds: Sequence
 
 
 def rows_per_call(pipeline: "WarmModels", options: "GenerateOptions") -> int:
-    """Windows (each drawn options.candidates times) per generator call at a full window's length."""
+    """Windows (each drawn options.sampler.candidates times) per generator call at a full window's length."""
     longest = dataclasses.replace(options, duration=pipeline.generator.max_duration)  # "auto": what fits
-    return max(1, pipeline.batch_size(longest) // options.candidates)
+    return max(1, pipeline.batch_size(longest) // options.sampler.candidates)
 
 
 def group_full(sounds: Sequence[PlannedSound], per_call: int) -> bool:
@@ -229,7 +229,7 @@ def in_groups(pipeline: "WarmModels", sounds: Iterable[PlannedSound], options: "
 
 def step_total(sounds: Sequence[PlannedSound], options: "GenerateOptions") -> int:
     """Window-steps that generating these sounds takes (what `synthesize_sounds`' progress counts to)."""
-    return sum(len(s.track.timeline.windows) * len(s.track.seeds) for s in sounds) * options.steps * options.candidates
+    return sum(len(s.track.timeline.windows) * len(s.track.seeds) for s in sounds) * options.sampler.steps * options.sampler.candidates
 
 
 def counting(progress: Callable[[int, int], None] | None, total: int) -> StepCounter | None:

@@ -10,7 +10,6 @@ each sampler setting came from (a flag, the mapper's declared settings, the pres
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -48,7 +47,7 @@ def build_sidecar(pipeline: "WarmModels", options: "GenerateOptions", track: "So
     from v2a_cli.version import __version__
 
     options = pipeline.settle(options)
-    settings = {key: value for key, value in dataclasses.asdict(options).items() if key not in ("flags", "settled")}
+    settings = {**options.flat(), "preset": options.preset}
     return {
         "format": SIDECAR_FORMAT,
         "v2a": __version__,

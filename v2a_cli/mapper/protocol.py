@@ -6,14 +6,13 @@ regression and diffusion mappers (mapper/model.py, `TrainedMapper`) and SSV2A's 
 or attributes. A mapper subclasses `Mapper` to inherit the defaults of the capabilities it lacks.
 
 Every per-call knob travels in one `MapperSampling`; each mapper uses the fields that apply to it and
-ignores the rest, so a caller builds one from the options (`MapperSampling.from_options`) whatever the
-mapper is. Nothing on a mapper changes when it is called.
+ignores the rest, so generation hands every mapper the same one (`GenerateOptions.mapper`). Nothing on a mapper changes when it is called.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -32,12 +31,6 @@ class MapperSampling:
     # SSV2A's Cycle Mix: rounds after the first, and remixes drawn per round (None: its defaults).
     cycle_its: int | None = None
     cycle_samples: int | None = None
-
-    @classmethod
-    def from_options(cls, options: Any) -> "MapperSampling":
-        """The mapper's knobs of a `GenerateOptions` (`--mapper-guidance`, `--mapper-steps`, SSV2A's)."""
-        return cls(guidance=options.mapper_guidance, steps=options.mapper_steps, var_samples=options.var_samples,
-                   cycle_its=options.cycle_its, cycle_samples=options.cycle_samples)
 
 
 DEFAULT_SAMPLING = MapperSampling()

@@ -71,7 +71,10 @@ class JobStops:
 
     def finish(self, session: str, flag: threading.Event) -> None:
         with self._lock:
-            self._flags.get(session, set()).discard(flag)
+            running = self._flags.get(session, set())
+            running.discard(flag)
+            if not running:  # a long-running app sees many tabs: keep only those with jobs
+                self._flags.pop(session, None)
 
     def stop(self, session: str) -> None:
         with self._lock:

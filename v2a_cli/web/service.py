@@ -18,7 +18,7 @@ import threading
 import time
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -27,6 +27,7 @@ import torch
 
 from v2a_cli.errors import V2AError
 from v2a_cli.generation.compose import Source
+from v2a_cli.generation.options import FLAT_FIELDS
 from v2a_cli.generation.pipeline import DEFAULT_PRESET, PRESETS, GenerateOptions, Pipeline, ProgressCallback
 from v2a_cli.validation import MAX_SEED, Range, check_option
 
@@ -79,8 +80,8 @@ def preset_names() -> list[str]:
 
 
 def supports(option: str) -> bool:
-    """Whether GenerateOptions has this field (so the page can show the control)."""
-    return option in {f.name for f in fields(GenerateOptions)}
+    """Whether GenerateOptions has this option (so the page can show the control)."""
+    return option in FLAT_FIELDS
 
 
 def options_for(preset: str, **overrides) -> GenerateOptions:
@@ -362,7 +363,7 @@ class AppService:
             stem = slug(path.stem if path else prompt)
             stage("waiting for the models" if self._lock.locked() else "reading the input")
             with self._request(should_stop):
-                stage("detecting sound sources" if options.sources == "detect" else "reading the input")
+                stage("detecting sound sources" if options.condition.sources == "detect" else "reading the input")
                 folder = self._folder()
                 [plans] = plan_outputs([condition], options, out_dir=folder)
                 plans = [replace(plan, path=folder / f"{stem}_seed{plan.seed}.wav") for plan in plans]
@@ -379,7 +380,7 @@ class AppService:
                         result.videos.append(self._mux(path, plan.path, waveform, video))
                 if kind != "text":
                     result.classes = self.bridge_classes(path, options)
-                if options.sources == "detect" and kind in ("image", "video"):
+                if options.condition.sources == "detect" and kind in ("image", "video"):
                     result.boxes = self._boxes(path, options, folder, stem)
                 result.archive = self._archive(result.files, folder / f"{stem}_all.zip")
         return result
