@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -131,7 +132,7 @@ def set_field(page, selector: str, value: str) -> None:
     expect(field).to_have_value(value)
 
 
-def contains(locator, text: str) -> None:
+def contains(locator, text: "str | re.Pattern") -> None:
     """Wait until the element shows `text` (Gradio may split a text over several elements)."""
     from playwright.sync_api import expect
 
@@ -308,7 +309,8 @@ def test_cancel_stops_a_long_job_and_the_next_one_starts_at_once(browser):
     long_job.click("#generate-button")
     long_job.locator("#generate-results").get_by_text("step").first.wait_for()  # running: the bar names the step
     long_job.click("#generate-cancel")
-    contains(long_job.locator("#generate-note"), "Stopping")
+    # "Stopping…" shows until the job reaches its next step, then "Stopped.": a fast machine may skip the first.
+    contains(long_job.locator("#generate-note"), re.compile("Stopping|Stopped"))
 
     other = browser["new_page"]()  # another person, queued behind it
     other.locator("#generate-prompt textarea").fill("birds")
