@@ -36,6 +36,7 @@ from torch import nn
 
 from v2a_cli.errors import V2AError
 from v2a_cli.evaluation.checkpoints import KnownCheckpoint, load_state, load_strict
+from v2a_cli.evaluation.layers import Mlp
 from v2a_cli.registry import register_loader
 
 KNOWN_CHECKPOINTS: dict[str, KnownCheckpoint] = {
@@ -110,17 +111,6 @@ class Preprocessor(nn.Module):
         tokens = self.rgbt_stem(x)
         tokens = torch.cat((self.cls_token.expand(tokens.shape[0], -1, -1), tokens), dim=1)
         return tokens + self.pos_embedding_helper.pos_embed
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
 
 
 class Block(nn.Module):

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from v2a_cli.evaluation.checkpoints import KnownCheckpoint, load_state, load_strict
+from v2a_cli.evaluation.layers import Mlp
 from v2a_cli.registry import register_loader
 
 KNOWN_CHECKPOINTS: dict[str, KnownCheckpoint] = {
@@ -108,16 +109,6 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).reshape(batch, tokens, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
         attention = ((q @ k.transpose(-2, -1)) * (dim // self.heads) ** -0.5).softmax(dim=-1)
         return self.proj((attention @ v).transpose(1, 2).reshape(batch, tokens, dim))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class Block(nn.Module):

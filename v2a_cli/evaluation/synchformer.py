@@ -34,6 +34,7 @@ from torch import nn
 
 from v2a_cli.errors import V2AError
 from v2a_cli.evaluation.checkpoints import KnownCheckpoint, load_state, load_strict
+from v2a_cli.evaluation.layers import Mlp
 from v2a_cli.registry import register_loader
 
 KNOWN_CHECKPOINTS: dict[str, KnownCheckpoint] = {
@@ -122,17 +123,6 @@ class DividedAttention(nn.Module):
         out = torch.cat((cls_out, merge(out)), dim=1)
         out = out.reshape(batch, h, tokens, d).permute(0, 2, 1, 3).reshape(batch, tokens, h * d)  # "(b h) n d -> b n (h d)"
         return self.proj(out)
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
 
 
 class DividedSpaceTimeBlock(nn.Module):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from v2a_cli.testing.zoo_eval import save_checkpoint
+
 IMAGEBIND_WIDTHS = {"vision_dim": 32, "vision_depth": 1, "vision_hidden": 128,
                     "audio_dim": 24, "audio_depth": 1, "audio_hidden": 96, "out_dim": 32}
 SYNCHFORMER_WIDTHS = {"dim": 48, "video_depth": 1, "video_hidden": 192, "audio_depth": 1, "audio_hidden": 192,
@@ -49,7 +51,7 @@ def build_imagebind(path: str | Path, seed: int = 3) -> Path:
     state = dict(model.state_dict())
     # The released file holds all six modalities; one foreign key stands for them (the loader keeps vision and audio).
     state["modality_preprocessors.text.pos_embed"] = torch.zeros(1, 77, 8)
-    return _save(state, path)
+    return save_checkpoint(state, path)
 
 
 def build_synchformer(path: str | Path, seed: int = 9) -> Path:
@@ -71,16 +73,7 @@ def build_synchformer(path: str | Path, seed: int = 9) -> Path:
                 tensor.mul_(16.0)
             elif name in ("transformer.pos_emb_cfg.pos_emb", "transformer.OFF_tok", "transformer.MOD_tok"):
                 tensor.mul_(0.1)
-    return _save(dict(model.state_dict()), path)
-
-
-def _save(state: dict, path: str | Path) -> Path:
-    import torch
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, path)
-    return path
+    return save_checkpoint(dict(model.state_dict()), path)
 
 
 def build_av_models(folder: str | Path) -> dict[str, str]:

@@ -100,7 +100,7 @@ def build_panns(path: str | Path, seed: int = 0) -> Path:
     state = model.state_dict()
     # As the authors' files: the training loop's iteration and its sampler state (numpy arrays) ride along.
     checkpoint = {"iteration": 0, "model": state, "sampler": {"indexes_per_class": [np.arange(3, dtype=np.int64)]}}
-    return _save(checkpoint, path)
+    return save_checkpoint(checkpoint, path)
 
 
 def build_vggish(path: str | Path, seed: int = 1) -> Path:
@@ -114,7 +114,7 @@ def build_vggish(path: str | Path, seed: int = 1) -> Path:
         if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
             torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
             torch.nn.init.zeros_(layer.bias)
-    return _save(dict(model.state_dict()), path)
+    return save_checkpoint(dict(model.state_dict()), path)
 
 
 def build_wav2clip(path: str | Path, seed: int = 2) -> Path:
@@ -126,7 +126,7 @@ def build_wav2clip(path: str | Path, seed: int = 2) -> Path:
     model = Wav2Clip(AudioResNet(WAV2CLIP_STEM, WAV2CLIP_WIDTHS, WAV2CLIP_BLOCKS),
                      (WAV2CLIP_WIDTHS[-1], WAV2CLIP_WIDTHS[-1], CLIP_DIM))
     _calibrate_batchnorm(model.audio_encoder, _calibration_sounds(16000, seed))
-    return _save(dict(model.state_dict()), path)
+    return save_checkpoint(dict(model.state_dict()), path)
 
 
 def build_passt(path: str | Path, seed: int = 3) -> Path:
@@ -141,10 +141,11 @@ def build_passt(path: str | Path, seed: int = 3) -> Path:
             torch.nn.init.trunc_normal_(parameter, std=0.02)
         elif name.startswith("head") and name.endswith("weight") and parameter.ndim == 2:
             torch.nn.init.normal_(parameter, std=0.5)  # PaSST's init zeroes the heads: logits would not vary
-    return _save(dict(model.state_dict()), path)
+    return save_checkpoint(dict(model.state_dict()), path)
 
 
-def _save(checkpoint: dict, path: str | Path) -> Path:
+def save_checkpoint(checkpoint: dict, path: str | Path) -> Path:
+    """Write `checkpoint` with torch.save, as the originals ship theirs (the zoo's own files only)."""
     import torch
 
     path = Path(path)
