@@ -6,7 +6,7 @@ their defaults from these dataclasses and `PRESETS`. Nothing in this module load
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Callable
 
 import torch
@@ -152,24 +152,18 @@ class GenerateOptions:
     flags: tuple[str, ...] = ()  # fields set explicitly in `from_preset`: they win over the preset and the mapper
     settled: tuple[tuple[str, str], ...] = ()  # after `Pipeline.settle`: (sampler field, where its value came from)
 
-    def __init__(self, seed: int = 0, variations: int = 1, sampler: SamplerOptions = SamplerOptions(),
-                 timeline: TimelineOptions = TimelineOptions(), condition: ConditionOptions = ConditionOptions(),
-                 mapper: MapperSampling = DEFAULT_MAPPER_SAMPLING, preset: str | None = None,
-                 flags: tuple[str, ...] = (), settled: tuple[tuple[str, str], ...] = (), **flat: object):
-        groups: dict[str, object] = {"seed": seed, "variations": variations, "sampler": sampler,
-                                     "timeline": timeline, "condition": condition, "mapper": mapper}
+    def __init__(self, **values: object):
+        # The defaults are the fields' (declared once, above); flat names are routed to their group.
+        settings = {f.name: values.pop(f.name, f.default) for f in fields(self)}
         changes: dict[str, dict[str, object]] = {}
-        for name, value in flat.items():
+        for name, value in values.items():
             if name not in FLAT_FIELDS:
                 raise TypeError(f"GenerateOptions got an unexpected option {name!r}")
             group, field_name = FLAT_FIELDS[name]
-            if group:
-                changes.setdefault(group, {})[field_name] = value
-            else:
-                groups[field_name] = value
-        for group, values in changes.items():
-            groups[group] = replace(groups[group], **values)
-        for name, value in {**groups, "preset": preset, "flags": flags, "settled": settled}.items():
+            changes.setdefault(group, {})[field_name] = value
+        for group, group_values in changes.items():
+            settings[group] = replace(settings[group], **group_values)
+        for name, value in settings.items():
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> object:

@@ -131,8 +131,7 @@ class SSV2AMapper(Mapper):
         """[F, 512] per-frame CLAPs of a video -> [512] with SSV2A's temporal aggregator (agg.pth).
         Without one, the normalised mean (v2a's default for videos)."""
         if self.networks.aggregator is None:
-            mean = frame_claps.float().mean(dim=0)
-            return mean / mean.norm()
+            return super().aggregate(frame_claps)
         out = self.networks.aggregator.sample(frame_claps[None].to(self.device, torch.float32), var_samples,
                                               _generator(seed, self.device))
         return out[0].float().cpu()
