@@ -215,7 +215,7 @@ def stage_reporters(bars, stage_task, steps_task, pipeline, options):
     def on_step(done: int, total: int) -> None:
         if "per_window" not in shown:  # the settled options (a mapper may declare its own steps)
             settled = pipeline.settle(options)
-            shown["per_window"] = max(1, settled.sampler.steps * settled.sampler.candidates)
+            shown["per_window"] = max(1, settled.sampler.steps_per_window)
             bars.start_task(steps_task)
         per = int(shown["per_window"])
         windows = max(1, -(-total // per))

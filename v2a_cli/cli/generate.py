@@ -245,7 +245,7 @@ def check_video_ranges(plans, options) -> tuple[list, list[str], list[str]]:
                             "choose an earlier start")
             continue
         if options.timeline.end is not None and options.timeline.end > duration:
-            notes.append(f"{source}: --end {options.timeline.end:g} s is past the video's end ({duration:.2f} s); the sound "
-                         f"ends there ({duration - start:.2f} s long)")
+            notes.append(f"{source}: --end {options.timeline.end:g} s is past the video's end ({duration:.2f} s); "
+                         f"the sound ends there ({duration - start:.2f} s long)")
         kept.append(outputs)
     return kept, problems, notes

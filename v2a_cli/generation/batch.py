@@ -248,7 +248,7 @@ def estimate_window_steps(plans: Sequence[Sequence[PlannedOutput]],
                 seconds = max(end - (options.timeline.start or 0.0), 0.0)
         except (InputError, V2AError):
             pass  # reported when the input's turn comes
-        estimates.append(count_windows(seconds, options) * options.sampler.steps * options.sampler.candidates)
+        estimates.append(count_windows(seconds, options) * options.sampler.steps_per_window)
     return estimates
 
 
@@ -331,7 +331,7 @@ def _generate_files(pipeline: WarmModels, plans: Sequence[Sequence[PlannedOutput
                     raise OutputExistsError(plan.path)
             if todo:
                 planned = planner(pipeline, source, options, [plan.seed for plan in todo])
-                counts["total"] += len(planned.track.timeline.windows) * len(todo) * options.sampler.steps * options.sampler.candidates
+                counts["total"] += len(planned.track.timeline.windows) * len(todo) * options.sampler.steps_per_window
                 group.append((todo, planned))
             elif on_input_done:
                 on_input_done()

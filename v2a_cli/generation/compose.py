@@ -31,7 +31,6 @@ from v2a_cli.generation.options import GenerateOptions, ProgressCallback
 from v2a_cli.generation.plan import PlannedSound, generator_timeline, planned_sound
 from v2a_cli.generation.sample import counting, step_total, synthesize_sounds
 from v2a_cli.mapper.diffusion import spread_seeds
-from v2a_cli.mapper.protocol import MapperSampling
 
 MAX_SOURCES = 64  # as SSV2A
 
@@ -150,7 +149,8 @@ def expand_detected(pipeline: WarmModels, sources: Sequence[Source], options: Ge
         path = _existing_file(source)
         if media_kind(path) != "image":
             raise InputError(path, "--detect splits pictures; for a video use `v2a generate --sources detect`")
-        scan = scan_file(pipeline.detector, path, max_sources=options.condition.max_sources, threshold=options.condition.detect_threshold)
+        scan = scan_file(pipeline.detector, path, max_sources=options.condition.max_sources,
+                         threshold=options.condition.detect_threshold)
         expanded += [Source("image", source.value, source.weight * found.weight, found.box) for found in scan.found]
     return expanded
 

@@ -20,7 +20,6 @@ from v2a_cli.generation.models import Condition, WarmModels
 from v2a_cli.generation.options import GenerateOptions, aggregate_frames
 from v2a_cli.generation.plan import (PlannedSound, Timeline, detect_cuts, generator_timeline, planned_sound,
                                      window_frames, window_seed)
-from v2a_cli.mapper.protocol import MapperSampling
 
 
 def condition(pipeline: WarmModels, source: str | Path, options: GenerateOptions = GenerateOptions(), *,

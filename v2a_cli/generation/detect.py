@@ -28,7 +28,6 @@ import torch.nn.functional as F
 from v2a_cli.generation.mixing import weighted_mean
 from v2a_cli.generation.models import Condition, WarmModels
 from v2a_cli.generation.options import GenerateOptions, aggregate_frames
-from v2a_cli.mapper.protocol import MapperSampling
 from v2a_cli.sources.find import FoundSource, crop_source
 from v2a_cli.sources.scan import Scan, scan_file, scan_frames
 
@@ -71,8 +70,7 @@ def sourced_visual(pipeline: WarmModels, path: str | Path, options: GenerateOpti
     from v2a_cli.media.inputs import media_kind
 
     path = Path(path)
-    key = (str(path.resolve()), options.condition.sources, options.condition.max_sources, options.condition.detect_threshold, options.condition.fps,
-           options.condition.max_seconds, options.condition.aggregate, options.seed)
+    key = (str(path.resolve()), options.condition, options.seed)  # the condition group is frozen, hashable
     cache = _cache(pipeline)
     if key not in cache:
         if media_kind(path) == "image":
@@ -105,7 +103,8 @@ def sourced_frames(pipeline: WarmModels, frames: Sequence[Any], options: Generat
     """The sources of a run of frames (a whole video, or one window of it): detected per frame, matched
     across frames, embedded. Track CLIP = normalised mean of its crops; whole = the frames' aggregate."""
     detector = pipeline.detector if options.condition.sources == "detect" else None
-    scan = scan_frames(detector, frames, max_sources=options.condition.max_sources, threshold=options.condition.detect_threshold)
+    scan = scan_frames(detector, frames, max_sources=options.condition.max_sources,
+                       threshold=options.condition.detect_threshold)
     frame_clips = pipeline.clip.encode_images(list(frames))
     whole = aggregate_frames(frame_clips, options.condition.aggregate, options.seed)
     crops = [(k, f) for k, track in enumerate(scan.tracks) for f in sorted(track.boxes)]

@@ -271,7 +271,7 @@ class WarmModels:
         return F.cosine_similarity(audio.float(), F.normalize(conditions.float().cpu(), dim=-1), dim=-1)
 
     def batch_size(self, options: GenerateOptions) -> int:
-        """options.sampler.batch_size, with "auto" resolved: the largest batch that fits on CUDA, else AUTO_CPU_BATCH."""
+        """The sampler's batch_size, with "auto" resolved: the largest batch that fits on CUDA, else AUTO_CPU_BATCH."""
         if options.sampler.batch_size != "auto":
             return int(options.sampler.batch_size)
         fitting = self.generator.max_batch_size(options.timeline.duration, guided=options.sampler.guidance > 1.0)

@@ -80,6 +80,11 @@ class SamplerOptions:
     batch_size: int | str = 4  # conditions per generator call, or "auto" (largest fitting on CUDA; CPU: AUTO_CPU_BATCH)
     compile: bool = False  # torch.compile the generator's UNet (pays off on long runs on a GPU)
 
+    @property
+    def steps_per_window(self) -> int:
+        """Denoising steps one window of one sound costs: every candidate is sampled (progress counts these)."""
+        return self.steps * self.candidates
+
 
 @dataclass(frozen=True)
 class TimelineOptions:

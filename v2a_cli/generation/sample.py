@@ -229,7 +229,7 @@ def in_groups(pipeline: "WarmModels", sounds: Iterable[PlannedSound], options: "
 
 def step_total(sounds: Sequence[PlannedSound], options: "GenerateOptions") -> int:
     """Window-steps that generating these sounds takes (what `synthesize_sounds`' progress counts to)."""
-    return sum(len(s.track.timeline.windows) * len(s.track.seeds) for s in sounds) * options.sampler.steps * options.sampler.candidates
+    return sum(len(s.track.timeline.windows) * len(s.track.seeds) for s in sounds) * options.sampler.steps_per_window
 
 
 def counting(progress: Callable[[int, int], None] | None, total: int) -> StepCounter | None:
