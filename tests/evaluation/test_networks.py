@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from v2a_cli.errors import CheckpointError, ModelUnavailableError
+from v2a_cli.evaluation.checkpoints import file_key
 from v2a_cli.registry import cache_dir
 from v2a_cli.loaders import load_model
 
@@ -60,9 +61,10 @@ def test_vggish_log_mel_patches():
 
 def test_checkpoints_are_converted_once_to_safetensors(zoo_models, sounds):
     panns = load_model("panns", zoo_models.panns)
-    converted = list((cache_dir() / "converted" / "panns").glob("*.safetensors"))
-    assert len(converted) >= 1
-    direct = load_model("panns", str(converted[0]))  # a converted file is itself a valid spec
+    # this checkpoint's own conversion (other tests convert other files, e.g. a wrong one, into the same folder)
+    converted = cache_dir() / "converted" / "panns" / f"{file_key(Path(zoo_models.panns))}.safetensors"
+    assert converted.is_file()
+    direct = load_model("panns", str(converted))  # a converted file is itself a valid spec
     torch.testing.assert_close(panns.embed(sounds[:1])[0]["logits"], direct.embed(sounds[:1])[0]["logits"])
 
 

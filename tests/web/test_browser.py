@@ -21,7 +21,9 @@ import socket
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlparse
 from urllib.request import urlopen
 
@@ -53,12 +55,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app(zoo_models_toml, tmp_path_factory):
+@contextmanager
+def running_app(zoo_models_toml, root: Path) -> Iterator[dict]:
     """`v2a app` as a user starts it; its TMPDIR is a fresh folder so that the cleanup can be checked."""
-    root = tmp_path_factory.mktemp("app-server")
     temp = root / "tmp"
-    temp.mkdir()
+    temp.mkdir(parents=True)
     log = (root / "stderr.txt").open("w")
     env = {**os.environ, "TMPDIR": str(temp), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -72,10 +73,19 @@ def app(zoo_models_toml, tmp_path_factory):
     except queue.Empty:
         process.kill()
         pytest.fail(f"v2a app printed no address; its stderr: {(root / 'stderr.txt').read_text()}")
-    yield {"url": url, "process": process, "temp": temp, "stderr": root / "stderr.txt"}
-    if process.poll() is None:
-        process.kill()
-    log.close()
+    try:
+        yield {"url": url, "process": process, "temp": temp, "stderr": root / "stderr.txt"}
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def app(zoo_models_toml, tmp_path_factory):
+    """The app the browser tests share."""
+    with running_app(zoo_models_toml, tmp_path_factory.mktemp("app-server")) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -336,9 +346,10 @@ def answers(url: str) -> bool:
         return response.status == 200
 
 
-def test_the_server_answers_and_removes_its_temporary_folder_on_exit(app):
-    assert answers(app["url"])
-    assert [p.name for p in app["temp"].iterdir()][0].startswith("v2a-app-")
-    app["process"].send_signal(signal.SIGTERM)
-    assert app["process"].wait(timeout=120) == 0, app["stderr"].read_text()
-    assert list(app["temp"].iterdir()) == []
+def test_the_server_answers_and_removes_its_temporary_folder_on_exit(zoo_models_toml, tmp_path):
+    with running_app(zoo_models_toml, tmp_path) as app:  # its own: stopping the shared one would end the others
+        assert answers(app["url"])
+        assert [p.name for p in app["temp"].iterdir()][0].startswith("v2a-app-")
+        app["process"].send_signal(signal.SIGTERM)
+        assert app["process"].wait(timeout=120) == 0, app["stderr"].read_text()
+        assert list(app["temp"].iterdir()) == []
